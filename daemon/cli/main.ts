@@ -1,0 +1,159 @@
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { errorMessage, isPvepatchError } from '../core/errors.js';
+import { Daemon } from '../daemon.js';
+import type { GuestPlan, RunReport } from '../engine/types.js';
+import type { LogLine } from '../store/run-log.js';
+import type { RunSummary } from '../store/state.js';
+import { VERSION } from '../version.js';
+import { ApiClient } from './api-client.js';
+import { EXIT, exitCodeForError, exitCodeForReport } from './exit-codes.js';
+import { type OutputFormat, render } from './format.js';
+import { guestsText, planText, reportText, runsText } from './views.js';
+
+interface Globals {
+  config?: string;
+  outputFormat: OutputFormat;
+}
+
+/** Exclusion words (-105, -tag:x) look like options; pass them to commander as operands. */
+export function liftExclusions(argv: string[]): string[] {
+  const isExclusion = (a: string) => /^-(\d|tag:|pool:|node:)/.test(a);
+  const rest = argv.filter((a) => !isExclusion(a));
+  const excl = argv.filter(isExclusion);
+  if (excl.length === 0) return argv;
+  return rest.includes('--') ? [...rest, ...excl] : [...rest, '--', ...excl];
+}
+
+function selectorOf(words: string[], all?: boolean): string[] {
+  return all ? ['all', ...words] : words;
+}
+
+function splitList(v: string, prev: string[] = []): string[] {
+  return [
+    ...prev,
+    ...v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
+}
+
+export function buildProgram(out: (s: string) => void, setExit: (code: number) => void): Command {
+  const program = new Command('pvepatch')
+    .description('Patch Proxmox VE guests safely: plan, gate on backups, snapshot, patch, report')
+    .version(VERSION)
+    .option('--config <path>', 'config file (default /etc/pvepatch/pvepatch.conf, or PVEPATCH_CONFIG)')
+    .addOption(
+      new Option('--output-format <format>', 'output format').choices(['text', 'json', 'json-pretty']).default('text'),
+    )
+    .showHelpAfterError();
+  const globals = () => program.opts<Globals>();
+  const api = () => new ApiClient(loadConfig(globals().config ? { path: globals().config! } : {}).socket);
+  const print = (data: unknown, text: () => string) => out(render(globals().outputFormat, data, text));
+
+  program
+    .command('daemon')
+    .description('run the daemon in the foreground')
+    .action(async () => {
+      const d = new Daemon(loadConfig(globals().config ? { path: globals().config! } : {}));
+      await d.start();
+      await new Promise<void>((resolve) => {
+        for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve());
+      });
+      await d.stop();
+    });
+  program
+    .command('guests')
+    .argument('[selector...]')
+    .option('--all')
+    .description('list guests and how each is reached')
+    .action(async (words: string[], o: { all?: boolean }) => {
+      const sel = selectorOf(words, o.all);
+      const rows = await api().get<Parameters<typeof guestsText>[0]>('/guests', {
+        selector: sel.length ? sel : ['all'],
+      });
+      print(rows, () => guestsText(rows));
+    });
+  program
+    .command('plan')
+    .argument('[selector...]')
+    .option('--all')
+    .option('--exclude <pkgs>', 'packages to keep back (comma-separated)', splitList, [])
+    .description('show what a run would update')
+    .action(async (words: string[], o: { all?: boolean; exclude: string[] }) => {
+      const plans = await api().post<GuestPlan[]>('/plan', { selector: selectorOf(words, o.all), exclude: o.exclude });
+      print(plans, () => planText(plans));
+      setExit(plans.some((p) => p.updates_available > 0 && !p.skip_reason) ? EXIT.ok : EXIT.nothingToUpdate);
+    });
+  program
+    .command('run')
+    .argument('[selector...]')
+    .option('--all')
+    .option('--dry-run', 'plan and simulate only')
+    .option('--exclude <pkgs>', 'packages to keep back (comma-separated)', splitList, [])
+    .description('patch the selected guests')
+    .action(async (words: string[], o: { all?: boolean; dryRun?: boolean; exclude: string[] }) => {
+      const client = api();
+      const run = await client.post<RunSummary>('/runs', {
+        selector: selectorOf(words, o.all),
+        exclude: o.exclude,
+        dry_run: o.dryRun ?? false,
+      });
+      await follow(client, run.id, globals().outputFormat === 'text' ? out : () => {});
+      const report = await client.get<RunReport>(`/runs/${encodeURIComponent(run.id)}/report`);
+      print(report, () => reportText(report));
+      setExit(exitCodeForReport(report));
+    });
+  program
+    .command('runs')
+    .description('list runs, newest first')
+    .action(async () => {
+      const runs = await api().get<RunSummary[]>('/runs');
+      print(runs, () => runsText(runs));
+    });
+  program
+    .command('log')
+    .argument('<run-id>')
+    .description('print the log of a run')
+    .action(async (id: string) => {
+      const lines = await api().get<LogLine[]>(`/runs/${encodeURIComponent(id)}/log`);
+      print(lines, () => lines.map((l) => l.t).join('\n'));
+    });
+  return program;
+}
+
+/** Prints a run's log as it grows until the run has ended. */
+async function follow(client: ApiClient, id: string, out: (s: string) => void): Promise<void> {
+  let seen = 0;
+  for (;;) {
+    const run = await client.get<RunSummary>(`/runs/${encodeURIComponent(id)}`);
+    const lines = await client.get<LogLine[]>(`/runs/${encodeURIComponent(id)}/log`, { start: seen });
+    for (const l of lines) out(l.t);
+    seen += lines.length;
+    if (run.state !== 'running') return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(
+    (s) => process.stdout.write(`${s}\n`),
+    (c) => {
+      code = c;
+    },
+  );
+  program.exitOverride();
+  try {
+    await program.parseAsync(liftExclusions(argv), { from: 'user' });
+    return code;
+  } catch (err) {
+    const c = (err as { code?: string; exitCode?: number }).code;
+    if (typeof c === 'string' && c.startsWith('commander.')) {
+      return c === 'commander.helpDisplayed' || c === 'commander.version' ? EXIT.ok : EXIT.invalidInput;
+    }
+    process.stderr.write(`${errorMessage(err)}\n`);
+    return isPvepatchError(err) ? exitCodeForError(err.code) : EXIT.error;
+  }
+}

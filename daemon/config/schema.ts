@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+const seconds = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
+const bool = z
+  .union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no'])])
+  .transform((v) => v === true || v === '1' || v === 'true' || v === 'yes');
+
+/**
+ * Every setting pvepatch reads. Each key can be written in the config file (`key: value`) or as
+ * the environment variable PVEPATCH_<KEY in upper case>; the environment wins.
+ */
+export const ConfigSchema = z.strictObject({
+  pve_url: z.string().default('https://127.0.0.1:8006'),
+  pve_token: z.string().optional(),
+  pve_fingerprint: z.string().optional(),
+  /** Path of a PEM CA file; the default is the cluster CA that pveproxy's certificate chains to. */
+  pve_ca: z.string().optional(),
+  node: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/)
+    .optional(),
+  pct: z.string().default('/usr/sbin/pct'),
+  state_dir: z.string().default('/var/lib/pvepatch'),
+  log_dir: z.string().default('/var/log/pvepatch'),
+  socket: z.string().default('/run/pvepatch/api.sock'),
+  concurrency: z.coerce.number().int().min(1).max(64).default(2),
+  snapshot_keep: z.coerce.number().int().min(1).max(100).default(3),
+  protection: z.enum(['snapshot', 'none']).default('snapshot'),
+  min_free_mb: z.coerce.number().int().min(0).default(500),
+  fix_broken: bool.default(false),
+  api_timeout: seconds(30, 3600),
+  task_timeout: seconds(600, 86_400),
+  lock_timeout: seconds(60, 3600),
+  upgrade_timeout: seconds(900, 86_400),
+  exec_timeout: seconds(300, 86_400),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigKey = keyof Config;
+export const CONFIG_KEYS = Object.keys(ConfigSchema.shape) as ConfigKey[];

@@ -1,0 +1,72 @@
+import type { Transport } from '../transports/types.js';
+
+/** One pending update, in the field names established by patch-management tools. */
+export interface PendingUpdate {
+  package: string;
+  /** null for a package that the upgrade newly installs. */
+  current_version: string | null;
+  new_version: string;
+  repository: string;
+  security: boolean;
+}
+
+export interface ChangedPackage {
+  package: string;
+  before: string | null;
+  after: string | null;
+}
+
+export interface UpgradeOptions {
+  /** Package names kept back for this run (validated names only). */
+  exclude: string[];
+  securityOnly?: boolean;
+  dryRun?: boolean;
+  timeoutMs?: number;
+  /** Allows `--fix-broken` style repair when the precheck found a broken package state. */
+  fixBroken?: boolean;
+  /**
+   * Called with the holds pvepatch is about to add, before they are applied, so a crash can undo
+   * exactly those; called again with [] once they are removed.
+   */
+  recordHolds?: (holds: string[]) => Promise<void>;
+  log?: (line: string) => void;
+}
+
+export interface UpgradeResult {
+  changed: ChangedPackage[];
+  rebootRequired: boolean;
+  /** Packages that asked for the reboot (e.g. /var/run/reboot-required.pkgs). */
+  rebootPackages: string[];
+  /** Config files left beside the kept ones, e.g. /etc/x.conf.dpkg-dist. */
+  conffilesPending: string[];
+  /** Holds that existed before the run (never touched). */
+  adminHolds: string[];
+  output: string;
+}
+
+export interface PrecheckResult {
+  ok: boolean;
+  /** Problems found; empty when ok. */
+  problems: string[];
+}
+
+export interface DriverContext {
+  transport: Transport;
+  log?: (line: string) => void;
+  /** How long to wait for the package manager's lock before giving up. */
+  lockTimeoutMs?: number;
+}
+
+/** One package-manager family. Parsers live in parse.ts, argv builders in commands.ts. */
+export interface Driver {
+  readonly name: string;
+  /** os-release IDs (and ID_LIKE entries) this driver serves. */
+  readonly osIds: readonly string[];
+  refresh(ctx: DriverContext): Promise<void>;
+  listUpdates(ctx: DriverContext, opts?: { exclude?: string[] }): Promise<PendingUpdate[]>;
+  precheck(ctx: DriverContext, opts?: { fixBroken?: boolean }): Promise<PrecheckResult>;
+  upgrade(ctx: DriverContext, opts: UpgradeOptions): Promise<UpgradeResult>;
+  rebootRequired(ctx: DriverContext): Promise<{ required: boolean; packages: string[] }>;
+  /** Removes holds recorded by an interrupted run (crash recovery). */
+  releaseHolds(ctx: DriverContext, holds: string[]): Promise<void>;
+}

@@ -1,0 +1,39 @@
+import { type ErrorCode, errorMessage, isPvepatchError } from '../core/errors.js';
+import type { GuestOutcome } from '../store/state.js';
+import type { GuestContext, Stage } from './context.js';
+import { gate } from './stages/gate.js';
+import { patch } from './stages/patch.js';
+import { precheck } from './stages/precheck.js';
+import { protect } from './stages/protect.js';
+import type { GuestResult } from './types.js';
+
+/**
+ * The order of a guest's stages. The gate runs before the guest is entered at all (so a guest
+ * under backup is left untouched) and again right before the snapshot, since time has passed.
+ */
+export const STAGES: readonly Stage[] = [gate, precheck, gate, protect, patch];
+
+/** Errors that mean "not allowed now", as opposed to "went wrong": the guest is refused, untouched. */
+const REFUSALS: readonly ErrorCode[] = ['locked', 'backup-running', 'protection-failed', 'precheck-failed'];
+
+export async function runGuest(ctx: GuestContext, stages: readonly Stage[] = STAGES): Promise<GuestResult> {
+  const { result } = ctx;
+  if (ctx.target.skip_reason) return finish(ctx, 'skipped', ctx.target.skip_reason);
+  for (const stage of stages) {
+    try {
+      const r = await stage.run(ctx);
+      if (r.status === 'halt') return finish(ctx, r.outcome, r.reason);
+    } catch (err) {
+      const code = isPvepatchError(err) ? err.code : 'internal';
+      const outcome: GuestOutcome = REFUSALS.includes(code) ? 'refused' : 'failed';
+      return finish(ctx, outcome, `${stage.name}: ${errorMessage(err)}`);
+    }
+  }
+  return finish(ctx, 'updated', undefined);
+  function finish(c: GuestContext, outcome: GuestOutcome, reason: string | undefined): GuestResult {
+    result.outcome = outcome;
+    if (reason !== undefined) result.reason = reason;
+    c.log(`${outcome}${reason ? `: ${reason}` : ''}`);
+    return result;
+  }
+}

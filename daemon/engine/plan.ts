@@ -1,0 +1,58 @@
+import { errorMessage } from '../core/errors.js';
+import type { GuestContext } from './context.js';
+import { precheck } from './stages/precheck.js';
+import type { EngineServices, GuestPlan, Target } from './types.js';
+
+/**
+ * The plan of one guest: enters it read-mostly (the package lists are refreshed) and lists what a
+ * run would change. Nothing is snapshotted, held or installed.
+ */
+export async function planGuest(
+  svc: EngineServices,
+  target: Target,
+  exclude: string[],
+  dryRun: boolean,
+): Promise<GuestPlan> {
+  const g = target.guest;
+  const plan: GuestPlan = {
+    vmid: g.vmid,
+    name: g.name,
+    node: g.node,
+    type: g.type,
+    status: g.status,
+    transport: target.transport,
+    driver: null,
+    os: null,
+    updates_available: 0,
+    security_updates: 0,
+    packages: [],
+    exclusions: [],
+    dry_run: dryRun,
+    protection: svc.config.protection,
+    skip_reason: target.skip_reason,
+  };
+  if (target.skip_reason) return plan;
+  if (g.lock) plan.skip_reason = `guest is locked (${g.lock})`;
+  const ctx: GuestContext = {
+    svc,
+    target,
+    runId: 'plan',
+    dryRun: true,
+    exclude,
+    log: () => {},
+    result: { vmid: g.vmid, name: g.name, outcome: 'skipped' },
+  };
+  try {
+    const r = await precheck.run(ctx);
+    if (r.status === 'halt' && r.outcome === 'skipped') plan.skip_reason = r.reason;
+  } catch (err) {
+    plan.skip_reason = errorMessage(err);
+  }
+  plan.driver = ctx.driver?.name ?? null;
+  plan.os = ctx.os ?? null;
+  plan.packages = ctx.updates ?? [];
+  plan.exclusions = ctx.result.exclusions ?? [];
+  plan.updates_available = plan.packages.length;
+  plan.security_updates = plan.packages.filter((p) => p.security).length;
+  return plan;
+}

@@ -1,0 +1,33 @@
+import { PvepatchError } from '../../core/errors.js';
+import { runningBackupsFor } from '../../proxmox/backups.js';
+import { guestConfig } from '../../proxmox/inventory.js';
+import { done, type Stage } from '../context.js';
+
+/**
+ * No patch while a backup (or anything else) holds the guest: the config `lock`, read fresh, and
+ * any running vzdump on the guest's node that covers it. Runs before the guest is entered and
+ * again right before the snapshot.
+ */
+export const gate: Stage = {
+  name: 'gate',
+  async run(ctx) {
+    const { guest } = ctx.target;
+    const label = `${guest.type === 'lxc' ? 'CT' : 'VM'} ${guest.vmid}`;
+    const cfg = await guestConfig(ctx.svc.client, guest);
+    if (cfg.lock) {
+      const code = cfg.lock === 'backup' ? 'backup-running' : 'locked';
+      throw new PvepatchError(
+        code,
+        `unable to patch ${label} - ${label} is locked (${cfg.lock}); retry when it is released`,
+      );
+    }
+    const backups = await runningBackupsFor(ctx.svc.client, guest);
+    if (backups.length > 0) {
+      throw new PvepatchError(
+        'backup-running',
+        `unable to patch ${label} - backup task ${backups[0]!.upid} is running on node '${guest.node}' and covers it; retry after it ends`,
+      );
+    }
+    return done;
+  },
+};

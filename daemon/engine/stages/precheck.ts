@@ -1,0 +1,69 @@
+import { PvepatchError } from '../../core/errors.js';
+import { detectOs } from '../../drivers/detect.js';
+import { getDriver } from '../../drivers/index.js';
+import { createTransport } from '../../transports/index.js';
+import { done, type GuestContext, type Stage } from '../context.js';
+import { parseDfAvailableKb } from '../disk.js';
+
+/**
+ * Enters the guest and decides whether there is anything to do: reachable, a known package
+ * manager, enough free space on /, a sane package database and lock, then the pending updates.
+ */
+export const precheck: Stage = {
+  name: 'precheck',
+  async run(ctx) {
+    const { svc, target } = ctx;
+    const transport = createTransport(target.transport!, target.guest, {
+      pctPath: svc.config.pct,
+      localNode: svc.node,
+      defaultTimeoutMs: svc.config.exec_timeout * 1000,
+    });
+    ctx.transport = transport;
+    await transport.exec(['true']);
+    const os = await detectOs(transport);
+    ctx.os = os.prettyName ?? os.id ?? undefined;
+    if (!os.family) return { status: 'halt', outcome: 'skipped', reason: os.reason ?? 'unknown operating system' };
+    const driver = getDriver(os.family);
+    if (!driver) return { status: 'halt', outcome: 'skipped', reason: `no driver for '${os.family}' (os ${os.id})` };
+    ctx.driver = driver;
+    ctx.result.driver = driver.name;
+    ctx.driverCtx = { transport, log: ctx.log, lockTimeoutMs: svc.config.lock_timeout * 1000 };
+    ctx.log(`os ${os.prettyName ?? os.id}, driver ${driver.name}, transport ${transport.name}`);
+    await checkFreeSpace(ctx);
+    const pre = await driver.precheck(ctx.driverCtx, { fixBroken: svc.config.fix_broken });
+    if (!pre.ok)
+      throw new PvepatchError(
+        'precheck-failed',
+        `unable to patch ${ctx.target.guest.vmid} - ${pre.problems.join('; ')}`,
+      );
+    await driver.refresh(ctx.driverCtx);
+    const all = await driver.listUpdates(ctx.driverCtx, { exclude: ctx.exclude });
+    ctx.updates = all.filter((u) => !ctx.exclude.includes(u.package));
+    ctx.result.packages = ctx.updates;
+    ctx.result.exclusions = ctx.exclude.filter((name) => all.some((u) => u.package === name));
+    if (ctx.updates.length === 0) return { status: 'halt', outcome: 'up-to-date', reason: 'nothing to update' };
+    ctx.log(
+      `${ctx.updates.length} update(s): ${ctx.updates.map((u) => `${u.package} ${u.current_version ?? '(new)'} -> ${u.new_version}`).join(', ')}`,
+    );
+    if (ctx.dryRun) return { status: 'halt', outcome: 'would-update', reason: 'dry run' };
+    return done;
+  },
+};
+
+async function checkFreeSpace(ctx: GuestContext): Promise<void> {
+  const min = ctx.svc.config.min_free_mb;
+  if (min === 0) return;
+  const res = await ctx.transport!.exec(['df', '-Pk', '/']);
+  const kb = res.exitCode === 0 ? parseDfAvailableKb(res.stdout) : null;
+  if (kb === null)
+    throw new PvepatchError(
+      'precheck-failed',
+      `unable to read free space on / - df said: ${res.stderr.trim() || res.stdout.trim()}`,
+    );
+  if (kb / 1024 < min) {
+    throw new PvepatchError(
+      'precheck-failed',
+      `unable to patch - only ${Math.floor(kb / 1024)} MB free on / (minimum ${min} MB, min_free_mb)`,
+    );
+  }
+}

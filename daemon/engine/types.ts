@@ -1,0 +1,74 @@
+import type { Config } from '../config/schema.js';
+import type { ChangedPackage, PendingUpdate } from '../drivers/types.js';
+import type { ProxmoxClient } from '../proxmox/client.js';
+import type { Guest } from '../proxmox/inventory.js';
+import type { GuestOutcome, StateStore } from '../store/state.js';
+
+/** What the engine is handed; constructed once by the daemon. */
+export interface EngineServices {
+  config: Config;
+  client: ProxmoxClient;
+  store: StateStore;
+  /** The node this daemon runs on (pct reaches only containers there). */
+  node: string;
+  now?: () => Date;
+}
+
+export interface PlanRequest {
+  selector: string[];
+  exclude: string[];
+  dry_run?: boolean;
+}
+
+/** Per guest, the established patch-management fields plus how pvepatch would reach and protect it. */
+export interface GuestPlan {
+  vmid: number;
+  name: string;
+  node: string;
+  type: 'lxc' | 'qemu';
+  status: string;
+  transport: string | null;
+  driver: string | null;
+  os: string | null;
+  updates_available: number;
+  security_updates: number;
+  packages: PendingUpdate[];
+  exclusions: string[];
+  dry_run: boolean;
+  protection: 'snapshot' | 'none';
+  /** Why this guest will not be patched, or null. */
+  skip_reason: string | null;
+}
+
+export interface GuestResult {
+  vmid: number;
+  name: string;
+  outcome: GuestOutcome;
+  reason?: string;
+  driver?: string;
+  snapshot?: { name: string; upid: string; finished_at: string };
+  pruned_snapshots?: string[];
+  packages?: PendingUpdate[];
+  changed?: ChangedPackage[];
+  exclusions?: string[];
+  reboot_required?: boolean;
+  reboot_packages?: string[];
+  conffiles_pending?: string[];
+}
+
+export interface RunReport {
+  id: string;
+  state: string;
+  started_at: string;
+  ended_at: string;
+  dry_run: boolean;
+  exclude: string[];
+  guests: GuestResult[];
+}
+
+/** A guest paired with how to reach it. */
+export interface Target {
+  guest: Guest;
+  transport: string | null;
+  skip_reason: string | null;
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import type { ProxmoxClient } from './client.js';
+
+/** A guest as pvepatch sees it; built from /cluster/resources, which is cluster-wide. */
+export interface Guest {
+  vmid: number;
+  type: 'lxc' | 'qemu';
+  node: string;
+  name: string;
+  status: string;
+  template: boolean;
+  tags: string[];
+  pool?: string;
+  lock?: string;
+}
+
+// Declares only the fields used; Proxmox adds fields and resource types between releases.
+const Resource = z.looseObject({
+  type: z.string(),
+  vmid: z.coerce.number().int().optional(),
+  node: z.string().optional(),
+  name: z.string().optional(),
+  status: z.string().optional(),
+  template: z.union([z.number(), z.boolean(), z.string()]).optional(),
+  tags: z.string().optional(),
+  pool: z.string().optional(),
+  lock: z.string().optional(),
+});
+
+export function parseResources(data: unknown): Guest[] {
+  const items = z.array(z.unknown()).parse(data);
+  const guests: Guest[] = [];
+  for (const item of items) {
+    const r = Resource.safeParse(item);
+    if (!r.success) continue; // an entry we cannot read is not a guest we may touch
+    const { type, vmid, node } = r.data;
+    if ((type !== 'lxc' && type !== 'qemu') || vmid === undefined || !node) continue;
+    guests.push({
+      vmid,
+      type,
+      node,
+      name: r.data.name ?? `${type}-${vmid}`,
+      status: r.data.status ?? 'unknown',
+      template: ['1', 'true'].includes(String(r.data.template ?? 0)),
+      tags: splitTags(r.data.tags),
+      ...(r.data.pool ? { pool: r.data.pool } : {}),
+      ...(r.data.lock ? { lock: r.data.lock } : {}),
+    });
+  }
+  return guests.sort((a, b) => a.vmid - b.vmid);
+}
+
+/** PVE stores tags separated by ';' (older releases also ',' or spaces). */
+export function splitTags(tags: string | undefined): string[] {
+  return (tags ?? '').split(/[;,\s]+/).filter(Boolean);
+}
+
+export async function listGuests(client: ProxmoxClient): Promise<Guest[]> {
+  return parseResources(await client.get('/cluster/resources', { type: 'vm' }));
+}
+
+const GuestConfig = z.looseObject({ lock: z.string().optional(), ostype: z.string().optional() });
+
+export async function guestConfig(client: ProxmoxClient, g: Pick<Guest, 'node' | 'type' | 'vmid'>) {
+  return GuestConfig.parse(await client.get(`/nodes/${encodeURIComponent(g.node)}/${g.type}/${g.vmid}/config`));
+}

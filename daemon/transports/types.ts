@@ -1,0 +1,26 @@
+import type { ExecResult } from '../core/exec.js';
+
+/** What a transport needs to know about the guest it talks to. */
+export interface GuestRef {
+  vmid: number;
+  node: string;
+  type: 'lxc' | 'qemu';
+  name?: string;
+}
+
+export interface TransportExecOptions {
+  timeoutMs?: number;
+  input?: string;
+  /** Extra environment for the command inside the guest (set with `env` in the argv, never via a shell). */
+  env?: Record<string, string>;
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: string) => void;
+}
+
+/**
+ * Runs argv inside a guest. A non-zero exit code is data; `exec` throws (UnreachableError or a
+ * PvepatchError with code 'timeout') only when the guest cannot be reached or the command overran.
+ */
+export interface Transport {
+  readonly name: string;
+  exec(argv: readonly string[], opts?: TransportExecOptions): Promise<ExecResult>;
+}

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EXIT, exitCodeForError, exitCodeForReport } from '../../daemon/cli/exit-codes.js';
+import { liftExclusions } from '../../daemon/cli/main.js';
+
+const report = (...outcomes: string[]) => ({
+  dry_run: false,
+  guests: outcomes.map((o, i) => ({ vmid: 100 + i, name: '', outcome: o as never })),
+});
+
+describe('exit codes', () => {
+  it('are distinct', () => {
+    assert.equal(new Set(Object.values(EXIT)).size, Object.values(EXIT).length);
+  });
+  it('rank failed over refused over done over nothing', () => {
+    assert.equal(exitCodeForReport(report('updated', 'failed', 'refused')), EXIT.failed);
+    assert.equal(exitCodeForReport(report('updated', 'refused')), EXIT.refused);
+    assert.equal(exitCodeForReport(report('updated', 'up-to-date', 'skipped')), EXIT.ok);
+    assert.equal(exitCodeForReport(report('up-to-date', 'skipped')), EXIT.nothingToUpdate);
+    assert.equal(exitCodeForReport(report()), EXIT.nothingToUpdate);
+  });
+  it('map error codes', () => {
+    assert.equal(exitCodeForError('input-invalid'), EXIT.invalidInput);
+    assert.equal(exitCodeForError('not-found'), EXIT.invalidInput);
+    assert.equal(exitCodeForError('tls-failed'), EXIT.proxmox);
+    assert.equal(exitCodeForError('daemon-unavailable'), EXIT.config);
+  });
+});
+
+describe('command line', () => {
+  it('passes exclusion words as operands, not options', () => {
+    assert.deepEqual(liftExclusions(['run', '100-120', '-105', '--dry-run', '-tag:db']), [
+      'run',
+      '100-120',
+      '--dry-run',
+      '--',
+      '-105',
+      '-tag:db',
+    ]);
+    assert.deepEqual(liftExclusions(['run', '101', '--exclude', 'a,b']), ['run', '101', '--exclude', 'a,b']);
+  });
+});
