@@ -1,8 +1,10 @@
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { errorMessage, isPvepatchError } from '../core/errors.js';
+import { assertPackageNames } from '../core/validate.js';
 import { Daemon } from '../daemon.js';
 import type { GuestPlan, RunReport } from '../engine/types.js';
+import { parseSelector } from '../proxmox/selectors.js';
 import type { LogLine } from '../store/run-log.js';
 import type { RunSummary } from '../store/state.js';
 import { VERSION } from '../version.js';
@@ -25,8 +27,12 @@ export function liftExclusions(argv: string[]): string[] {
   return rest.includes('--') ? [...rest, ...excl] : [...rest, '--', ...excl];
 }
 
-function selectorOf(words: string[], all?: boolean): string[] {
-  return all ? ['all', ...words] : words;
+/** Checked here too, so bad input is refused before the daemon is even asked. */
+function selectorOf(words: string[], all?: boolean, exclude: string[] = []): string[] {
+  const sel = all ? ['all', ...words] : words;
+  parseSelector(sel);
+  assertPackageNames(exclude);
+  return sel;
 }
 
 function splitList(v: string, prev: string[] = []): string[] {
@@ -39,7 +45,8 @@ function splitList(v: string, prev: string[] = []): string[] {
   ];
 }
 
-export function buildProgram(out: (s: string) => void, setExit: (code: number) => void): Command {
+export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const out = io.out;
   const program = new Command('pvepatch')
     .description('Patch Proxmox VE guests safely: plan, gate on backups, snapshot, patch, report')
     .version(VERSION)
@@ -47,6 +54,7 @@ export function buildProgram(out: (s: string) => void, setExit: (code: number) =
     .addOption(
       new Option('--output-format <format>', 'output format').choices(['text', 'json', 'json-pretty']).default('text'),
     )
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError();
   const globals = () => program.opts<Globals>();
   const api = () => new ApiClient(loadConfig(globals().config ? { path: globals().config! } : {}).socket);
@@ -69,7 +77,7 @@ export function buildProgram(out: (s: string) => void, setExit: (code: number) =
     .option('--all')
     .description('list guests and how each is reached')
     .action(async (words: string[], o: { all?: boolean }) => {
-      const sel = selectorOf(words, o.all);
+      const sel = words.length || o.all ? selectorOf(words, o.all) : [];
       const rows = await api().get<Parameters<typeof guestsText>[0]>('/guests', {
         selector: sel.length ? sel : ['all'],
       });
@@ -82,7 +90,10 @@ export function buildProgram(out: (s: string) => void, setExit: (code: number) =
     .option('--exclude <pkgs>', 'packages to keep back (comma-separated)', splitList, [])
     .description('show what a run would update')
     .action(async (words: string[], o: { all?: boolean; exclude: string[] }) => {
-      const plans = await api().post<GuestPlan[]>('/plan', { selector: selectorOf(words, o.all), exclude: o.exclude });
+      const plans = await api().post<GuestPlan[]>('/plan', {
+        selector: selectorOf(words, o.all, o.exclude),
+        exclude: o.exclude,
+      });
       print(plans, () => planText(plans));
       setExit(plans.some((p) => p.updates_available > 0 && !p.skip_reason) ? EXIT.ok : EXIT.nothingToUpdate);
     });
@@ -94,9 +105,10 @@ export function buildProgram(out: (s: string) => void, setExit: (code: number) =
     .option('--exclude <pkgs>', 'packages to keep back (comma-separated)', splitList, [])
     .description('patch the selected guests')
     .action(async (words: string[], o: { all?: boolean; dryRun?: boolean; exclude: string[] }) => {
+      const selector = selectorOf(words, o.all, o.exclude);
       const client = api();
       const run = await client.post<RunSummary>('/runs', {
-        selector: selectorOf(words, o.all),
+        selector,
         exclude: o.exclude,
         dry_run: o.dryRun ?? false,
       });
@@ -136,14 +148,22 @@ async function follow(client: ApiClient, id: string, out: (s: string) => void): 
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const processIo: CliIo = {
+  out: (s) => process.stdout.write(`${s}\n`),
+  err: (s) => process.stderr.write(`${s}\n`),
+};
+
+/** Runs one pvepatch command line and returns its exit code (README "Exit codes"). */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   let code: number = EXIT.ok;
-  const program = buildProgram(
-    (s) => process.stdout.write(`${s}\n`),
-    (c) => {
-      code = c;
-    },
-  );
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
   program.exitOverride();
   try {
     await program.parseAsync(liftExclusions(argv), { from: 'user' });
@@ -153,7 +173,7 @@ export async function main(argv: string[]): Promise<number> {
     if (typeof c === 'string' && c.startsWith('commander.')) {
       return c === 'commander.helpDisplayed' || c === 'commander.version' ? EXIT.ok : EXIT.invalidInput;
     }
-    process.stderr.write(`${errorMessage(err)}\n`);
+    io.err(errorMessage(err));
     return isPvepatchError(err) ? exitCodeForError(err.code) : EXIT.error;
   }
 }

@@ -51,7 +51,8 @@ export function createDispatcher(trust: TlsTrust, timeoutMs: number): Agent {
  * sent unless the peer certificate's SHA-256 equals the pin.
  */
 function pinnedConnector(pin: string): buildConnector.connector {
-  const connect = buildConnector({ rejectUnauthorized: false });
+  // no session resumption: a resumed TLS 1.3 session carries no peer certificate to check
+  const connect = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0 });
   return (options, callback) => {
     connect(options, (err, socket) => {
       if (err) return callback(err, null);

@@ -1,0 +1,122 @@
+/**
+ * The apt upgrade: exclusions become holds that pvepatch adds (recorded first, removed in all
+ * cases), holds the admin set before are never touched, man-db's trigger is paused, and the result
+ * is read back from dpkg rather than from apt's output.
+ */
+import { errorMessage } from '../../core/errors.js';
+import { assertPackageNames } from '../../core/validate.js';
+import type { ChangedPackage, DriverContext, PendingUpdate, UpgradeOptions, UpgradeResult } from '../types.js';
+import { upgradeCommand } from './commands.js';
+import { restoreManDb, withManDbPaused } from './man-db.js';
+import { diffVersions, newConffiles, type Simulation } from './parse.js';
+import * as step from './steps.js';
+
+export const DEFAULT_UPGRADE_TIMEOUT_MS = 15 * 60_000;
+
+export async function upgrade(base: DriverContext, opts: UpgradeOptions): Promise<UpgradeResult> {
+  const exclude = assertPackageNames(opts.exclude);
+  const ctx: DriverContext = opts.log ? { ...base, log: opts.log } : base;
+  const adminHolds = await step.readHolds(ctx);
+  const before = await step.readVersions(ctx);
+  const sim = await step.simulate(ctx);
+  const keep = keptBack(ctx, exclude, opts.securityOnly ? sim.updates : [], before);
+  if (opts.dryRun) return dryRun(ctx, sim, before, new Set([...keep, ...adminHolds]), adminHolds);
+
+  const probe = await step.probeLock(ctx, 'upgrade packages');
+  if (probe?.code === 'locked') throw probe;
+  if (probe) ctx.log?.(`warning: ${probe.message}`);
+  await restoreManDb(ctx); // a run that crashed may have left it paused
+  const conffilesBefore = await step.readConffiles(ctx);
+  const holds = keep.filter((name) => !adminHolds.includes(name));
+  const output = await withRunHolds(ctx, holds, opts.recordHolds, () =>
+    withManDbPaused(ctx, () => runUpgrade(ctx, opts)),
+  );
+  const after = await step.readVersions(ctx);
+  const reboot = await step.readReboot(ctx);
+  return {
+    changed: diffVersions(before, after),
+    rebootRequired: reboot.required,
+    rebootPackages: reboot.packages,
+    conffilesPending: newConffiles(conffilesBefore, await step.readConffiles(ctx)),
+    adminHolds,
+    output,
+  };
+}
+
+/**
+ * Installed packages this run must keep back: the exclusions, plus (security-only) every pending
+ * non-security update. A name that is not installed cannot be held and needs no hold.
+ */
+function keptBack(ctx: DriverContext, exclude: string[], updates: PendingUpdate[], installed: Map<string, string>) {
+  const names = new Set(exclude);
+  for (const u of updates) if (!u.security) names.add(u.package);
+  return [...names].filter((name) => {
+    if (installed.has(name)) return true;
+    ctx.log?.(`${name} is not installed - nothing to keep back`);
+    return false;
+  });
+}
+
+async function runUpgrade(ctx: DriverContext, opts: UpgradeOptions): Promise<string> {
+  const wait = step.lockWaitSeconds(ctx);
+  const argv = upgradeCommand(wait, { fixBroken: opts.fixBroken ?? false });
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS;
+  const res = await step.run(ctx, argv, { timeoutMs, stream: true });
+  if (res.exitCode !== 0) throw step.aptFailure('upgrade packages', res, wait);
+  return `${res.stdout}${res.stderr}`;
+}
+
+/**
+ * Records `holds`, applies them, runs `fn`, then removes exactly those holds and clears the
+ * record. When removal fails the record stays, so crash recovery can release them later; the
+ * first error wins.
+ */
+async function withRunHolds<T>(
+  ctx: DriverContext,
+  holds: string[],
+  record: UpgradeOptions['recordHolds'],
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (holds.length === 0) return fn();
+  await record?.(holds);
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+  try {
+    await step.mark(ctx, 'hold', holds);
+    outcome = { ok: true, value: await fn() };
+  } catch (error) {
+    outcome = { ok: false, error };
+  }
+  try {
+    await step.mark(ctx, 'unhold', holds);
+  } catch (releaseError) {
+    if (outcome.ok) throw releaseError;
+    ctx.log?.(`warning: ${errorMessage(releaseError)}`);
+    throw outcome.error;
+  }
+  await record?.([]);
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
+}
+
+/** What the upgrade would change, from the simulation alone; nothing in the guest is touched. */
+async function dryRun(
+  ctx: DriverContext,
+  sim: Simulation & { output: string },
+  installed: Map<string, string>,
+  skip: Set<string>,
+  adminHolds: string[],
+): Promise<UpgradeResult> {
+  const changed: ChangedPackage[] = sim.updates
+    .filter((u) => !skip.has(u.package))
+    .map((u) => ({ package: u.package, before: u.current_version, after: u.new_version }));
+  for (const name of sim.removals) changed.push({ package: name, before: installed.get(name) ?? null, after: null });
+  const reboot = await step.readReboot(ctx);
+  return {
+    changed,
+    rebootRequired: reboot.required,
+    rebootPackages: reboot.packages,
+    conffilesPending: [],
+    adminHolds,
+    output: sim.output,
+  };
+}

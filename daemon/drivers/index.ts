@@ -1,0 +1,25 @@
+import { PvepatchError } from '../core/errors.js';
+import { aptDriver } from './apt/index.js';
+import type { Driver } from './types.js';
+
+/**
+ * The explicit driver registry: one line per package-manager family, keyed by the folder name.
+ * `test/drivers/registry.test.ts` fails when a driver folder exists without its line here.
+ */
+export const drivers = new Map<string, Driver>();
+drivers.set('apt', aptDriver);
+
+export function getDriver(family: string): Driver | undefined {
+  return drivers.get(family);
+}
+
+/** Like getDriver, but a family without a driver is a 'driver-unsupported' error. */
+export function requireDriver(family: string | null): Driver {
+  const driver = family ? drivers.get(family) : undefined;
+  if (driver) return driver;
+  const known = [...drivers.keys()].join(', ');
+  throw new PvepatchError(
+    'driver-unsupported',
+    `unable to patch guest - no driver for package manager '${family ?? 'unknown'}' (supported: ${known})`,
+  );
+}

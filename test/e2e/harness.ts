@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CliIo, main } from '../../daemon/cli/main.js';
+import { loadConfig } from '../../daemon/config/load.js';
+import { Daemon } from '../../daemon/daemon.js';
+import { Lab, type LabGuestSpec } from '../guests/lab.js';
+import { startSim } from '../sim/server.js';
+import type { Sim, SimGuest } from '../sim/types.js';
+
+export const TOKEN_ID = 'pvepatch@pve!daemon';
+
+export interface CliResult {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** A lab of real guests, the PVE API simulator in front of them and a daemon talking to both. */
+export interface Env {
+  dir: string;
+  lab: Lab;
+  sim: Sim;
+  token: string;
+  configPath: string;
+  daemonLog: string[];
+  cli(...argv: string[]): Promise<CliResult>;
+  /** Writes another config file (same lab/sim) with some keys changed; returns its path. */
+  writeConfig(name: string, overrides: Record<string, string | undefined>): string;
+  close(): Promise<void>;
+}
+
+export interface EnvOptions {
+  guests: LabGuestSpec[];
+  /** Guests the API knows that have no root in the lab (templates, VMs, stopped CTs). */
+  apiOnlyGuests?: SimGuest[];
+  config?: Record<string, string>;
+}
+
+export async function runCli(argv: string[]): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { out: (s) => out.push(s), err: (s) => err.push(s) };
+  const code = await main(argv, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+export async function startEnv(opts: EnvOptions): Promise<Env> {
+  const dir = mkdtempSync(join(tmpdir(), 'pvepatch-e2e-'));
+  const lab = await Lab.create({ dir: join(dir, 'lab'), guests: opts.guests, repo: 'v2' });
+  const secret = randomUUID();
+  const simGuests: SimGuest[] = [
+    ...opts.guests.map((g) => ({
+      vmid: g.vmid,
+      type: 'lxc' as const,
+      node: 'pve1',
+      name: g.hostname ?? `ct${g.vmid}`,
+      status: g.status ?? ('running' as const),
+      ostype: 'debian',
+      tags: ['demo'],
+    })),
+    ...(opts.apiOnlyGuests ?? []),
+  ];
+  const sim = await startSim({
+    nodes: ['pve1', 'pve2'],
+    guests: simGuests,
+    tokens: [{ id: TOKEN_ID, secret }],
+    backend: lab.snapshotBackend,
+  });
+  const token = `${TOKEN_ID}=${secret}`;
+  const base: Record<string, string | undefined> = {
+    pve_url: sim.url,
+    pve_token: token,
+    pve_fingerprint: sim.fingerprint,
+    node: 'pve1',
+    pct: lab.pctPath,
+    state_dir: join(dir, 'state'),
+    log_dir: join(dir, 'log'),
+    socket: join(dir, 'run', 'api.sock'),
+    lock_timeout: '5',
+    // proxmox-api keeps its request timer after a failed request; a short one lets test processes exit
+    api_timeout: '5',
+    ...opts.config,
+  };
+  const writeConfig = (name: string, overrides: Record<string, string | undefined>) => {
+    const path = join(dir, name);
+    const merged = { ...base, ...overrides };
+    const text = Object.entries(merged)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}: ${v}\n`)
+      .join('');
+    writeFileSync(path, text, { mode: 0o600 });
+    return path;
+  };
+  const configPath = writeConfig('pvepatch.conf', {});
+  const daemonLog: string[] = [];
+  const daemon = new Daemon(loadConfig({ path: configPath, env: {} }), {
+    info: (m) => daemonLog.push(m),
+    warn: (m) => daemonLog.push(m),
+    error: (m) => daemonLog.push(m),
+  });
+  await daemon.start();
+  return {
+    dir,
+    lab,
+    sim,
+    token,
+    configPath,
+    daemonLog,
+    cli: (...argv) => runCli(['--config', configPath, ...argv]),
+    writeConfig,
+    async close() {
+      await daemon.stop();
+      await sim.close();
+      await lab.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Versions of the demo packages inside a guest, read with dpkg in the guest. */
+export async function versions(
+  lab: Lab,
+  vmid: number,
+  pkgs: readonly string[],
+): Promise<Record<string, string | null>> {
+  const out: Record<string, string | null> = {};
+  for (const p of pkgs) out[p] = await lab.dpkgVersion(vmid, p);
+  return out;
+}
+
+/** Requests the simulator refused as invalid (unknown path 501, bad parameter 400). */
+export function invalidRequests(sim: Sim) {
+  return sim.requests.filter((r) => r.status === 400 || r.status === 501);
+}

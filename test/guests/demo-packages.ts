@@ -1,0 +1,58 @@
+import type { PackageSpec, ReleaseInfo } from './apt-repo.js';
+
+/** The five packages every lab guest gets at 1.0; all of them have a 1.1 in repo state v2. */
+export const DEMO_PACKAGE_NAMES = ['demo-lib', 'demo-app', 'demo-conf', 'demo-tool', 'demo-sec'] as const;
+
+/** v1: only 1.0 versions; v2: 1.0 and 1.1 of every package (demo-sec 1.1 from the security repo). */
+export type RepoState = 'v1' | 'v2';
+
+const REBOOT_POSTINST = [
+  'if [ "$1" = configure ]; then',
+  '  touch /var/run/reboot-required',
+  '  echo demo-app >> /var/run/reboot-required.pkgs',
+  'fi',
+].join('\n');
+
+/** Every demo package version the lab builds (name_version is unique). */
+export const demoPackages: readonly PackageSpec[] = [
+  { name: 'demo-lib', version: '1.0' },
+  { name: 'demo-lib', version: '1.1' },
+  { name: 'demo-app', version: '1.0', depends: 'demo-lib (>= 1.0)' },
+  { name: 'demo-app', version: '1.1', depends: 'demo-lib (>= 1.0)', postinst: REBOOT_POSTINST },
+  { name: 'demo-conf', version: '1.0', conffiles: { '/etc/demo-conf.conf': '# demo-conf\nsetting=1.0\n' } },
+  { name: 'demo-conf', version: '1.1', conffiles: { '/etc/demo-conf.conf': '# demo-conf\nsetting=1.1\n' } },
+  { name: 'demo-tool', version: '1.0' },
+  { name: 'demo-tool', version: '1.1' },
+  { name: 'demo-sec', version: '1.0' },
+  { name: 'demo-sec', version: '1.1' },
+];
+
+export const MAIN_RELEASE: ReleaseInfo = {
+  origin: 'Demo',
+  label: 'Demo',
+  suite: 'stable',
+  codename: 'demo',
+  version: '1.0',
+};
+
+/** Looks like Debian's security archive, so apt shows `Debian-Security:12/bookworm-security`. */
+export const SECURITY_RELEASE: ReleaseInfo = {
+  origin: 'Debian',
+  label: 'Debian-Security',
+  suite: 'bookworm-security',
+  codename: 'bookworm-security',
+  version: '12',
+};
+
+/** Which package versions (`name_version`) each repository holds in a state. */
+export interface DemoRepoLayout {
+  main: string[];
+  security: string[];
+}
+
+export function demoRepoLayout(state: RepoState): DemoRepoLayout {
+  const v10 = DEMO_PACKAGE_NAMES.map((n) => `${n}_1.0`);
+  if (state === 'v1') return { main: v10, security: [] };
+  const v11 = DEMO_PACKAGE_NAMES.filter((n) => n !== 'demo-sec').map((n) => `${n}_1.1`);
+  return { main: [...v10, ...v11], security: ['demo-sec_1.1'] };
+}

@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Writes `<labDir>/bin/pct`: a /bin/sh wrapper that runs the shim with the lab dir baked in. */
+export async function writePctWrapper(wrapperPath: string, shim: string, labDir: string): Promise<void> {
+  const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+  const lines = ['#!/bin/sh', `PVEPATCH_LAB_DIR=${q(labDir)}`, 'export PVEPATCH_LAB_DIR', `exec ${q(shim)} "$@"`];
+  await mkdir(path.dirname(wrapperPath), { recursive: true });
+  await writeFile(wrapperPath, `${lines.join('\n')}\n`);
+  await chmod(wrapperPath, 0o755);
+}
+
+/**
+ * `pct start` in the foreground, kept as our (unref'd) child so that its unshare process is
+ * reaped by us and not left to a pid 1 that may not reap; resolves once isRunning says so.
+ */
+export async function startGuest(
+  pctPath: string,
+  vmid: number,
+  isRunning: () => Promise<boolean>,
+  initLog: string,
+): Promise<void> {
+  const env = { ...process.env, PVEPATCH_LAB_FOREGROUND: '1' };
+  const child = spawn(pctPath, ['start', String(vmid)], { env, stdio: 'ignore' });
+  child.unref();
+  let exited = false;
+  const onGone = () => {
+    exited = true;
+  };
+  child.on('exit', onGone);
+  child.on('error', onGone);
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; await sleep(20)) {
+    if (await isRunning()) return;
+    if (exited) break;
+  }
+  const log = await readFile(initLog, 'utf8').catch(() => '');
+  throw new Error(`unable to start guest ${vmid} - ${log.trim() || 'init did not come up'}`);
+}
+
+/** Guest specs must have unique PVE-style vmids and plain host names. */
+export function validateGuests(guests: ReadonlyArray<{ vmid: number; hostname?: string }>): void {
+  const seen = new Set<number>();
+  for (const g of guests) {
+    if (!Number.isInteger(g.vmid) || g.vmid < 100 || g.vmid > 999_999_999) throw new Error(`invalid vmid ${g.vmid}`);
+    if (seen.has(g.vmid)) throw new Error(`duplicate vmid ${g.vmid}`);
+    seen.add(g.vmid);
+    if (g.hostname !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/.test(g.hostname)) {
+      throw new Error(`invalid hostname '${g.hostname}' for guest ${g.vmid}`);
+    }
+  }
+}

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { ProxmoxClient } from '../../daemon/proxmox/client.js';
+import { ProxmoxApiError } from '../../daemon/proxmox/errors.js';
+import { listGuests } from '../../daemon/proxmox/inventory.js';
+import { createSnapshot, pruneSnapshots } from '../../daemon/proxmox/snapshots.js';
+import { waitForTask } from '../../daemon/proxmox/tasks.js';
+import { startSim } from '../sim/server.js';
+import type { Sim } from '../sim/types.js';
+
+const ID = 'pvepatch@pve!test';
+const SECRET = randomUUID();
+// a syntactically valid certificate that did not sign the simulator's
+const OTHER_CA = execFileSync(
+  'openssl',
+  [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    '/dev/null',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=other',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ],
+  { encoding: 'utf8' },
+);
+const guest = { node: 'pve1', type: 'lxc' as const, vmid: 101 };
+
+describe('Proxmox client against the simulator', () => {
+  let sim: Sim;
+  const client = (over: Partial<ConstructorParameters<typeof ProxmoxClient>[0]> = {}) =>
+    new ProxmoxClient({
+      url: sim.url,
+      token: `${ID}=${SECRET}`,
+      fingerprint: sim.fingerprint,
+      timeoutMs: 2000,
+      ...over,
+    });
+
+  before(async () => {
+    sim = await startSim({
+      guests: [{ vmid: 101, type: 'lxc', node: 'pve1', name: 'ct', status: 'running' }],
+      tokens: [{ id: ID, secret: SECRET }],
+    });
+  });
+  after(() => sim?.close());
+
+  it('reads guests with a pinned fingerprint or a pinned CA', async () => {
+    assert.deepEqual(
+      (await listGuests(client())).map((g) => g.vmid),
+      [101],
+    );
+    const viaCa = client({ fingerprint: undefined, caPem: sim.caPem });
+    assert.deepEqual(
+      (await listGuests(viaCa)).map((g) => g.vmid),
+      [101],
+    );
+  });
+
+  it('refuses a server whose certificate does not match, before sending the token', async () => {
+    const before = sim.requests.length;
+    await assert.rejects(listGuests(client({ fingerprint: '00'.repeat(32) })), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'tls-failed');
+      assert.match(e.message, /fingerprint mismatch - server presented [0-9A-F:]+, expected 00:00/);
+      return true;
+    });
+    assert.throws(() => client({ fingerprint: undefined, caPem: undefined }), /no TLS trust configured/);
+    await assert.rejects(
+      listGuests(client({ fingerprint: undefined, caPem: OTHER_CA })),
+      (e: Error & { code?: string }) => e.code === 'tls-failed',
+    );
+    assert.equal(sim.requests.length, before, 'nothing reached the server');
+  });
+
+  it('turns 401 and 500 into typed errors with Proxmox status and message', async () => {
+    const wrong = client({ token: `${ID}=${randomUUID()}` });
+    await assert.rejects(
+      listGuests(wrong),
+      (e: unknown) => e instanceof ProxmoxApiError && e.status === 401 && e.code === 'auth-failed',
+    );
+    sim.inject({ method: 'GET', path: '/cluster/resources', status: 500, message: 'cfs-lock timeout', times: 1 });
+    await assert.rejects(
+      listGuests(client()),
+      (e: unknown) => e instanceof ProxmoxApiError && e.status === 500 && /cfs-lock timeout/.test(e.message),
+    );
+  });
+
+  it('never sends a POST twice, even when the answer never comes', async () => {
+    const countPosts = () => sim.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/snapshot')).length;
+    const before = countPosts();
+    sim.inject({ method: 'POST', path: /\/snapshot$/, delayMs: 4000, times: 1 });
+    await assert.rejects(
+      client({ timeoutMs: 1000 }).request('POST', '/nodes/pve1/lxc/101/snapshot', { snapname: 'slow' }),
+      (e: Error & { code?: string }) => e.code === 'timeout',
+    );
+    sim.inject({ method: 'POST', path: /\/snapshot$/, drop: true, times: 1 });
+    await assert.rejects(
+      client().request('POST', '/nodes/pve1/lxc/101/snapshot', { snapname: 'dropped' }),
+      (e: Error & { code?: string }) => e.code === 'unreachable',
+    );
+    await new Promise((r) => setTimeout(r, 3500)); // the delayed request is still handled by the server
+    assert.equal(countPosts(), before + 2, 'exactly one POST per call');
+  });
+
+  it('retries a GET once when the connection drops', async () => {
+    const count = () => sim.requests.filter((r) => r.path === '/version').length;
+    const before = count();
+    sim.inject({ method: 'GET', path: '/version', drop: true, times: 1 });
+    const v = await client().get<{ version: string }>('/version');
+    assert.ok(v.version);
+    assert.equal(count(), before + 2);
+  });
+
+  it('creates, confirms and prunes snapshots through tasks', async () => {
+    for (const name of ['pvepatch-20260101-000001', 'pvepatch-20260101-000002', 'admin-keep']) {
+      await createSnapshot(client(), guest, name);
+    }
+    assert.deepEqual(await pruneSnapshots(client(), guest, 1), ['pvepatch-20260101-000001']);
+    // 'slow' is the POST whose answer never arrived in time: the server still carried it out, once
+    assert.deepEqual(
+      sim
+        .guest(101)
+        .snapshots.map((s) => s.name)
+        .sort(),
+      ['admin-keep', 'pvepatch-20260101-000002', 'slow'],
+    );
+    sim.failSnapshots(101, 'snapshot feature is not available');
+    await assert.rejects(
+      createSnapshot(client(), guest, 'pvepatch-x'),
+      (e: Error & { code?: string }) =>
+        e.code === 'protection-failed' && /snapshot feature is not available/.test(e.message),
+    );
+    sim.failSnapshots(101, null);
+    await assert.rejects(createSnapshot(client(), guest, 'admin-keep'), /snapshot name 'admin-keep' already used/);
+  });
+
+  it('reports a failed or overrunning task', async () => {
+    const upid = sim.startTask({ node: 'pve1', type: 'vzdump', id: '101' });
+    await assert.rejects(
+      waitForTask(client(), upid, { timeoutMs: 300, pollMs: 50, what: 'wait' }),
+      (e: Error & { code?: string }) => e.code === 'timeout',
+    );
+    sim.finishTask(upid, 'job errors');
+    await assert.rejects(
+      waitForTask(client(), upid, { what: 'back up CT 101' }),
+      /unable to back up CT 101 - job errors/,
+    );
+  });
+});

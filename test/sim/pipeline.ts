@@ -1,0 +1,209 @@
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import { paramError, SimHttpError, texts } from './errors.js';
+import type { Injections } from './injections.js';
+import type { HandlerContext, Router } from './router.js';
+import { ROUTES } from './routes.js';
+import { validateParams } from './schema-validate.js';
+import type { SimState } from './state.js';
+import type { SimInjection, SimRequest } from './types.js';
+import {
+  type Answer,
+  decodePath,
+  decodeUrlencoded,
+  extractAuthValue,
+  JSON_CT,
+  jsonBody,
+  MAX_POST,
+  mediaType,
+  readBody,
+  TOKENID_RE,
+  writeAnswer,
+} from './wire.js';
+
+export interface PipelineDeps {
+  state: SimState;
+  router: Router;
+  /** token id → secret */
+  tokens: Map<string, string>;
+  fingerprint: string;
+  requests: SimRequest[];
+  injections: Injections;
+  authFailDelayMs: number;
+}
+
+type Params = Record<string, unknown>;
+
+/** An answer of `AnyEvent.pm` `error()`: the text as body, no content type. */
+const plain = (status: number, message: string): Answer => ({ status, message, body: message });
+
+/** pve-manager `PVE/HTTPServer.pm` `auth_handler` for API tokens: the token id, or the 401 text. */
+function authenticate(req: IncomingMessage, tokens: Map<string, string>): { authid?: string; error?: string } {
+  const header = req.headers.authorization;
+  const ticket = extractAuthValue(req.headers.cookie, 'PVEAuthCookie') ?? extractAuthValue(header, 'PVEAuthCookie');
+  if (ticket) return { error: texts.authFailed }; // the simulator issues no tickets
+  const token = extractAuthValue(header, 'PVEAPIToken');
+  if (!token) return { error: texts.noTicket };
+  const m = /^(.*)=(.*)$/.exec(token); // pve-access-control `verify_token`
+  if (!m || !TOKENID_RE.test(m[1]!)) return { error: texts.authFailed };
+  return tokens.get(m[1]!) === m[2] ? { authid: m[1]! } : { error: texts.authFailed };
+}
+
+/** `extract_params`: the body (JSON or form) for POST/PUT, then the query string on top. */
+function extractParams(
+  req: IncomingMessage,
+  method: string,
+  body: string,
+  query: string,
+): { body: Params; all: Params } {
+  let bodyParams: Params = {};
+  if ((method === 'POST' || method === 'PUT') && body !== '') {
+    if (mediaType(req.headers['content-type']) === 'application/json') {
+      const parsed: unknown = JSON.parse(Buffer.from(body, 'latin1').toString('utf8'));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+        throw new Error('Not a HASH reference');
+      bodyParams = parsed as Params;
+    } else {
+      bodyParams = decodeUrlencoded(body);
+    }
+  }
+  return { body: bodyParams, all: { ...bodyParams, ...decodeUrlencoded(query) } };
+}
+
+/** One request through the steps of pve-http-server `AnyEvent.pm` and pve-manager `HTTPServer.pm`. */
+export async function handleRequest(deps: PipelineDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const method = req.method ?? 'GET';
+  const url = new URL(req.url ?? '/', 'https://sim.invalid');
+  const fullPath = decodePath(url.pathname);
+  const abs = /^\/api2\/+([a-z][a-z0-9]+)(\/.*)?$/.exec(fullPath);
+  const relPath = abs?.[2] ?? '/';
+  const record: SimRequest = {
+    method,
+    path: abs ? relPath : fullPath,
+    query: Object.fromEntries([...new Set(url.searchParams.keys())].map((k) => [k, pick(url.searchParams.getAll(k))])),
+    body: {},
+    status: 0,
+    statusText: '',
+    auth: req.headers.authorization,
+    time: Date.now(),
+  };
+  deps.requests.push(record);
+  const rawBody = await readBody(req, MAX_POST + 1);
+  const answer = (a: Answer) => {
+    record.status = a.status;
+    if (a.status === 0) {
+      record.statusText = 'dropped';
+      return;
+    }
+    record.statusText = writeAnswer(res, a, STATUS_CODES[a.status] ?? 'Unknown');
+  };
+  if (!fullPath.startsWith('/api2')) return answer(plain(404, 'File not found'));
+  if (!abs) return answer(plain(501, texts.noSuchUri));
+  const auth = authenticate(req, deps.tokens);
+  if (auth.error) {
+    if (deps.authFailDelayMs > 0) await deps.state.sleep(deps.authFailDelayMs);
+    return answer({ status: 401, message: auth.error });
+  }
+  record.authid = auth.authid!;
+  const len = Number(req.headers['content-length'] ?? 0);
+  if (len > 0 && method !== 'POST' && method !== 'PUT') return answer(plain(501, texts.unexpectedContent(method)));
+  if (len > MAX_POST) return answer(plain(501, 'for data too large'));
+  const ct = mediaType(req.headers['content-type']);
+  if (len > 0 && ct && ct !== 'application/x-www-form-urlencoded' && ct !== 'application/json') {
+    return answer(plain(506, `upload 'Content-Type '${req.headers['content-type']}' not implemented`));
+  }
+  if (abs[1] !== 'json') return answer(plain(501, texts.noFormatter(relPath, abs[1]!)));
+  let params: { body: Params; all: Params };
+  try {
+    params = extractParams(req, method, rawBody, url.search.slice(1));
+  } catch (err) {
+    return answer(plain(500, (err as Error).message));
+  }
+  record.body = params.body;
+  answer(await dispatch(deps, { method, relPath, params: params.all, authid: auth.authid!, record }, req));
+}
+
+function pick(values: string[]): string | string[] {
+  return values.length === 1 ? values[0]! : values;
+}
+
+interface Call {
+  method: string;
+  relPath: string;
+  params: Params;
+  authid: string;
+  record: SimRequest;
+}
+
+/** `rest_handler`: route, URI parameters, proxy target, validation, then the handler (and any injection). */
+async function dispatch(deps: PipelineDeps, call: Call, req: IncomingMessage): Promise<Answer> {
+  const json = (status: number, data: unknown, message?: string, errors?: Record<string, string>, total?: number) => ({
+    status,
+    message: message ?? STATUS_CODES[status],
+    contentType: JSON_CT,
+    body: jsonBody(status, data, message || (STATUS_CODES[status] ?? ''), errors, total),
+  });
+  let injection: SimInjection | undefined;
+  try {
+    const route = deps.router.match(call.relPath);
+    const endpoint = route?.methods.get(call.method);
+    if (!route || !endpoint) throw new SimHttpError(501, texts.notImplemented(call.method, call.relPath));
+    call.record.route = route.template;
+    for (const [name, value] of Object.entries(call.params)) {
+      const fromUri = route.uriParams[name];
+      if (fromUri !== undefined && (Array.isArray(value) || String(value) !== fromUri)) {
+        throw paramError({ [name]: texts.conflictingParam });
+      }
+    }
+    const merged = { ...call.params, ...route.uriParams };
+    let node = deps.state.nodes[0]!;
+    if (endpoint.proxyto) {
+      const target = String(merged[endpoint.proxyto] ?? '');
+      const resolved = deps.state.resolveNode(target);
+      if (!resolved) throw new Error(texts.unknownNode(target));
+      node = resolved;
+    }
+    const params = validateParams(merged, endpoint.parameters);
+    injection = deps.injections.take(call.method, call.relPath);
+    if (injection && injection.when !== 'after') {
+      const early = await applyInjection(deps, injection, req);
+      if (early) return early;
+    }
+    const handler = ROUTES[`${call.method} ${route.template}`];
+    if (!handler) throw new Error(`sim: no handler for ${call.method} ${route.template}`);
+    const ctx: HandlerContext = {
+      params,
+      node,
+      authid: call.authid,
+      state: deps.state,
+      fingerprint: deps.fingerprint,
+      attribs: {},
+    };
+    const data = await handler(ctx);
+    if (injection?.when === 'after') {
+      const late = await applyInjection(deps, injection, req);
+      if (late) return late;
+    }
+    return json(200, data, undefined, undefined, ctx.attribs.total);
+  } catch (err) {
+    if (err instanceof SimHttpError) return json(err.status, null, err.message, err.errors);
+    return json(500, null, err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** Waits, then answers with the injected status or drops the connection; undefined lets the call go on. */
+async function applyInjection(deps: PipelineDeps, i: SimInjection, req: IncomingMessage): Promise<Answer | undefined> {
+  if (i.delayMs) await deps.state.sleep(i.delayMs);
+  if (i.drop) {
+    req.socket.destroy();
+    return { status: 0, message: 'dropped' };
+  }
+  if (i.status === undefined && i.message === undefined) return undefined;
+  const status = i.status ?? 500;
+  const message = i.message ?? STATUS_CODES[status] ?? 'error';
+  return {
+    status,
+    message,
+    contentType: JSON_CT,
+    body: jsonBody(status, null, message),
+  };
+}

@@ -1,0 +1,46 @@
+import {
+  clusterResources,
+  nodeStatus,
+  nodesIndex,
+  version,
+  vmConfig,
+  vmList,
+  vmStatusCurrent,
+} from './read-handlers.js';
+import type { Handler } from './router.js';
+import { createSnapshot, deleteSnapshot, listSnapshots, rollbackSnapshot, snapshotCmdIndex } from './snapshots.js';
+import { clusterTasks, nodeTasks, stopTask, taskIndex, taskLog, taskStatus } from './task-handlers.js';
+import type { GuestType } from './types.js';
+
+/**
+ * `METHOD /path/template` → handler. Must name exactly the endpoints of schema/pve-api-subset.json
+ * (routes.test.ts checks both directions).
+ */
+export const ROUTES: Record<string, Handler> = {
+  'GET /version': version,
+  'GET /cluster/resources': clusterResources,
+  'GET /cluster/tasks': clusterTasks,
+  'GET /nodes': nodesIndex,
+  'GET /nodes/{node}/status': nodeStatus,
+  'GET /nodes/{node}/tasks': nodeTasks,
+  'GET /nodes/{node}/tasks/{upid}': taskIndex,
+  'DELETE /nodes/{node}/tasks/{upid}': stopTask,
+  'GET /nodes/{node}/tasks/{upid}/status': taskStatus,
+  'GET /nodes/{node}/tasks/{upid}/log': taskLog,
+  ...guestRoutes('lxc'),
+  ...guestRoutes('qemu'),
+};
+
+function guestRoutes(type: GuestType): Record<string, Handler> {
+  const vm = `/nodes/{node}/${type}/{vmid}`;
+  return {
+    [`GET /nodes/{node}/${type}`]: vmList(type),
+    [`GET ${vm}/config`]: vmConfig(type),
+    [`GET ${vm}/status/current`]: vmStatusCurrent(type),
+    [`GET ${vm}/snapshot`]: listSnapshots(type),
+    [`POST ${vm}/snapshot`]: createSnapshot(type),
+    [`GET ${vm}/snapshot/{snapname}`]: snapshotCmdIndex,
+    [`DELETE ${vm}/snapshot/{snapname}`]: deleteSnapshot(type),
+    [`POST ${vm}/snapshot/{snapname}/rollback`]: rollbackSnapshot(type),
+  };
+}

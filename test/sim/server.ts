@@ -1,0 +1,82 @@
+import { createServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { makeCert } from './cert.js';
+import { SimControl } from './control.js';
+import { Injections } from './injections.js';
+import { handleRequest, type PipelineDeps } from './pipeline.js';
+import { Router } from './router.js';
+import { loadSubset } from './schema-validate.js';
+import { SimState } from './state.js';
+import type { Sim, SimOptions, SimRequest } from './types.js';
+import { writeAnswer } from './wire.js';
+
+export type { Sim, SimGuest, SimOptions, SnapshotBackend } from './types.js';
+
+const NODE_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
+
+/**
+ * Starts the Proxmox VE API simulator on HTTPS with a fresh self-signed certificate. It serves the
+ * endpoints of schema/pve-api-subset.json under /api2/json, checks auth and parameters as PVE does,
+ * and runs snapshot calls as tasks. See readme.md for what is and is not simulated.
+ */
+export async function startSim(opts: SimOptions): Promise<Sim> {
+  const nodes = opts.nodes ?? ['pve1'];
+  if (nodes.length === 0 || !nodes.every((n) => NODE_NAME.test(n))) throw new Error('sim: invalid node names');
+  const state = new SimState(nodes, opts.guests, opts.backend, opts.taskDelayMs ?? 50);
+  const cert = await makeCert(nodes[0]!);
+  const requests: SimRequest[] = [];
+  const injections = new Injections();
+  const deps: PipelineDeps = {
+    state,
+    router: new Router(loadSubset()),
+    tokens: new Map(opts.tokens.map((t) => [t.id, t.secret])),
+    fingerprint: cert.fingerprint,
+    requests,
+    injections,
+    authFailDelayMs: opts.authFailDelayMs ?? 0,
+  };
+  const server = createServer({ key: cert.keyPem, cert: cert.certPem }, (req, res) => {
+    handleRequest(deps, req, res).catch((err: unknown) => {
+      if (res.headersSent || res.destroyed) return;
+      writeAnswer(res, { status: 500, message: `sim: ${String(err)}`, body: String(err) }, 'Internal Server Error');
+    });
+  });
+  // every raw socket, including ones a client dropped mid-handshake (a pinned-fingerprint
+  // refusal), which closeAllConnections() does not know and which would keep the process alive
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = opts.host ?? '127.0.0.1';
+  const control = new SimControl(state);
+  return {
+    url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    caPem: cert.certPem,
+    fingerprint: cert.fingerprint,
+    nodes: [...nodes],
+    requests,
+    close: async () => {
+      state.close();
+      server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    startVzdump: (o) => control.startVzdump(o),
+    startTask: (o) => control.startTask(o),
+    finishTask: (upid, exitstatus) => control.finishTask(upid, exitstatus),
+    failSnapshots: (vmid, message) => control.failSnapshots(vmid, message),
+    inject: (i) => injections.add(i),
+    clearInjections: () => injections.clear(),
+    setGuest: (vmid, patch) => control.setGuest(vmid, patch),
+    guest: (vmid) => control.guest(vmid),
+    tasks: () => control.tasks(),
+    waitTask: (upid, timeoutMs) => control.waitTask(upid, timeoutMs),
+  };
+}

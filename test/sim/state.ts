@@ -1,0 +1,187 @@
+import { createHash } from 'node:crypto';
+import { die, texts } from './errors.js';
+import { TaskStore } from './tasks.js';
+import type { GuestType, SimGuest, SimGuestView, SimSnapshot, SnapshotBackend } from './types.js';
+
+/** What a snapshot saves of the guest and a rollback puts back. */
+export interface SavedConfig {
+  name: string;
+  tags: string[];
+  ostype: string | undefined;
+  config: Record<string, string | number>;
+}
+
+export interface SnapshotState extends SimSnapshot {
+  saved: SavedConfig;
+}
+
+/** A guest with everything the simulator tracks for it. */
+export interface GuestState {
+  vmid: number;
+  type: GuestType;
+  node: string;
+  name: string;
+  status: 'running' | 'stopped';
+  template: boolean;
+  tags: string[];
+  pool?: string;
+  ostype?: string;
+  lock?: string;
+  config: Record<string, string | number>;
+  snapshots: Map<string, SnapshotState>;
+  parent?: string;
+  /** Date.now() of the last start, for uptime. */
+  startedAt: number;
+}
+
+const noopBackend: SnapshotBackend = {
+  create: async () => {},
+  rollback: async () => {},
+  remove: async () => {},
+};
+
+/** The simulated cluster: nodes, guests, tasks, and the knobs tests turn. */
+export class SimState {
+  readonly guests = new Map<number, GuestState>();
+  readonly tasks = new TaskStore();
+  /** vmid → text that later snapshot-create tasks fail with. */
+  readonly snapshotFailures = new Map<number, string>();
+  readonly backend: SnapshotBackend;
+  private readonly timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  closed = false;
+
+  constructor(
+    readonly nodes: string[],
+    guests: SimGuest[],
+    backend: SnapshotBackend | undefined,
+    readonly taskDelayMs: number,
+  ) {
+    this.backend = backend ?? noopBackend;
+    for (const g of guests) {
+      if (this.guests.has(g.vmid)) throw new Error(`sim: duplicate vmid ${g.vmid}`);
+      if (!nodes.includes(g.node)) throw new Error(`sim: guest ${g.vmid} is on unknown node '${g.node}'`);
+      this.guests.set(g.vmid, toState(g));
+    }
+  }
+
+  /** The local node (the one the API is reached on) stands in for `localhost`, as PVE's proxy does. */
+  resolveNode(node: string): string | undefined {
+    if (node === 'localhost') return this.nodes[0];
+    return this.nodes.includes(node) ? node : undefined;
+  }
+
+  /** AbstractConfig `load_config` on `node`: the guest's config, or PVE's "does not exist". */
+  loadGuest(node: string, type: GuestType, vmid: number): GuestState {
+    const g = this.guests.get(vmid);
+    if (!g || g.node !== node || g.type !== type) die(texts.configMissing(node, type, vmid));
+    return g;
+  }
+
+  guest(vmid: number): GuestState {
+    const g = this.guests.get(vmid);
+    if (!g) throw new Error(`sim: no guest ${vmid}`);
+    return g;
+  }
+
+  /** A delay that close() cuts short, so no timer outlives the simulator. */
+  sleep(ms: number): Promise<void> {
+    if (this.closed || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const entry = {
+        resolve,
+        timer: setTimeout(() => {
+          this.timers.delete(entry);
+          resolve();
+        }, ms),
+      };
+      this.timers.add(entry);
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const entry of this.timers) {
+      clearTimeout(entry.timer);
+      entry.resolve();
+    }
+    this.timers.clear();
+  }
+}
+
+function toState(g: SimGuest): GuestState {
+  const state: GuestState = {
+    vmid: g.vmid,
+    type: g.type,
+    node: g.node,
+    name: g.name,
+    status: g.status,
+    template: g.template ?? false,
+    tags: [...(g.tags ?? [])],
+    config: { ...(g.config ?? {}) },
+    snapshots: new Map(),
+    startedAt: Date.now(),
+  };
+  if (g.pool !== undefined) state.pool = g.pool;
+  if (g.ostype !== undefined) state.ostype = g.ostype;
+  if (g.lock !== undefined) state.lock = g.lock;
+  return state;
+}
+
+/** setGuest(): a key present with `undefined` clears an optional field (`{lock: undefined}`). */
+export function patchGuest(g: GuestState, patch: Partial<SimGuest>): void {
+  if ('vmid' in patch && patch.vmid !== g.vmid) throw new Error('sim: setGuest cannot change the vmid');
+  if (patch.type) g.type = patch.type;
+  if (patch.node) g.node = patch.node;
+  if (patch.name !== undefined) g.name = patch.name;
+  if (patch.status && patch.status !== g.status) {
+    g.status = patch.status;
+    g.startedAt = Date.now();
+  }
+  if (patch.template !== undefined) g.template = patch.template;
+  if (patch.tags !== undefined) g.tags = [...patch.tags];
+  if (patch.config !== undefined) g.config = { ...patch.config };
+  for (const key of ['pool', 'ostype', 'lock'] as const) {
+    if (!(key in patch)) continue;
+    const value = patch[key];
+    if (value === undefined) delete g[key];
+    else g[key] = value;
+  }
+}
+
+export function guestView(g: GuestState): SimGuestView {
+  const view: SimGuestView = {
+    vmid: g.vmid,
+    type: g.type,
+    node: g.node,
+    name: g.name,
+    status: g.status,
+    template: g.template,
+    tags: [...g.tags],
+    config: { ...g.config },
+    snapshots: [...g.snapshots.values()].map(({ saved: _saved, ...snap }) => ({ ...snap })),
+  };
+  if (g.pool !== undefined) view.pool = g.pool;
+  if (g.ostype !== undefined) view.ostype = g.ostype;
+  if (g.lock !== undefined) view.lock = g.lock;
+  if (g.parent !== undefined) view.parent = g.parent;
+  return view;
+}
+
+export function saveConfig(g: GuestState): SavedConfig {
+  return { name: g.name, tags: [...g.tags], ostype: g.ostype, config: { ...g.config } };
+}
+
+export function applySaved(g: GuestState, saved: SavedConfig): void {
+  g.name = saved.name;
+  g.tags = [...saved.tags];
+  g.config = { ...saved.config };
+  if (saved.ostype === undefined) delete g.ostype;
+  else g.ostype = saved.ostype;
+}
+
+/** The config digest PVE returns: a SHA-1 over the whole config; here over everything that would be in it. */
+export function configDigest(g: GuestState): string {
+  const snaps = [...g.snapshots.values()].map(({ saved, ...s }) => [s, saved]);
+  const text = JSON.stringify([g.name, g.tags, g.ostype, g.lock, g.template, g.parent, g.config, snaps]);
+  return createHash('sha1').update(text).digest('hex');
+}
