@@ -102,9 +102,10 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .argument('[selector...]')
     .option('--all')
     .option('--dry-run', 'plan and simulate only')
+    .option('-q, --quiet', 'print only the report, not the run log as it grows')
     .option('--exclude <pkgs>', 'packages to keep back (comma-separated)', splitList, [])
     .description('patch the selected guests')
-    .action(async (words: string[], o: { all?: boolean; dryRun?: boolean; exclude: string[] }) => {
+    .action(async (words: string[], o: { all?: boolean; dryRun?: boolean; quiet?: boolean; exclude: string[] }) => {
       const selector = selectorOf(words, o.all, o.exclude);
       const client = api();
       const run = await client.post<RunSummary>('/runs', {
@@ -112,7 +113,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         exclude: o.exclude,
         dry_run: o.dryRun ?? false,
       });
-      await follow(client, run.id, globals().outputFormat === 'text' ? out : () => {});
+      await follow(client, run.id, globals().outputFormat === 'text' && !o.quiet ? out : () => {});
       const report = await client.get<RunReport>(`/runs/${encodeURIComponent(run.id)}/report`);
       print(report, () => reportText(report));
       setExit(exitCodeForReport(report));

@@ -60,8 +60,11 @@ export function planText(plans: GuestPlan[]): string {
   return [head, ...details].join('\n');
 }
 
+/** The count and the first names; `pvepatch log` and the JSON report have every version. */
 function changedText(r: GuestResult): string {
-  return (r.changed ?? []).map((c) => `${c.package} ${c.before ?? '-'}>${c.after ?? '-'}`).join(', ') || '-';
+  const names = (r.changed ?? []).map((c) => c.package);
+  if (names.length === 0) return '-';
+  return `${names.length}: ${names.slice(0, 3).join(',')}${names.length > 3 ? ',…' : ''}`;
 }
 
 export function reportText(report: RunReport): string {
@@ -72,11 +75,11 @@ export function reportText(report: RunReport): string {
       r.name,
       r.outcome,
       r.snapshot?.name ?? '-',
-      r.outcome === 'would-update' ? `(${(r.packages ?? []).length} pending)` : changedText(r),
+      r.outcome === 'would-update' ? `${(r.packages ?? []).length} pending` : changedText(r),
       r.reboot_required ? `yes (${(r.reboot_packages ?? []).join(',')})` : '-',
       r.reason ?? '',
     ]),
-  )}\nrun ${report.id}: ${report.state}`;
+  )}\n${report.state.toUpperCase()}: run ${report.id}`;
 }
 
 export function runsText(runs: RunSummary[]): string {

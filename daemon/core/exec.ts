@@ -56,6 +56,12 @@ export function execArgv(argv: readonly string[], opts: ExecOptions = {}): Promi
       if (timer) clearTimeout(timer);
       reject(new UnreachableError(`unable to run '${file}' - ${err.message}`, { cause: err }));
     });
+    child.on('exit', () => {
+      // after a timeout, a grandchild may still hold the pipes open; stop waiting for it
+      if (!timedOut) return;
+      child.stdout.destroy();
+      child.stderr.destroy();
+    });
     child.on('close', (exitCode, signal) => {
       if (timer) clearTimeout(timer);
       resolve({ exitCode, signal, ...out, truncated, durationMs: Date.now() - started, timedOut });

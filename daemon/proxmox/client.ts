@@ -135,7 +135,7 @@ function parseApiUrl(value: string): URL {
 }
 
 const TOKEN =
-  /^([^\s@!=]+@[^\s@!=]+![A-Za-z][A-Za-z0-9._-]*)=([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+  /^([^\s@!=]+@[^\s@!=]+![A-Za-z][A-Za-z0-9._-]+)=([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 /** Splits `USER@REALM!ID=SECRET`; the secret is never echoed in the error. */
 export function splitToken(token: string): [string, string] {

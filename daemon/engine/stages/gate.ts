@@ -18,7 +18,7 @@ export const gate: Stage = {
       const code = cfg.lock === 'backup' ? 'backup-running' : 'locked';
       throw new PvepatchError(
         code,
-        `unable to patch ${label} - ${label} is locked (${cfg.lock}); retry when it is released`,
+        `unable to patch ${label} - ${guest.type === 'lxc' ? 'CT' : 'VM'} is locked (${cfg.lock}); retry when it is released`,
       );
     }
     const backups = await runningBackupsFor(ctx.svc.client, guest);

@@ -1,0 +1,100 @@
+// `npm run bench`: speed and memory of the main paths, written to docs/bench.md. Never asserted in tests.
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { ProxmoxClient } from '../../daemon/proxmox/client.js';
+import { listGuests, parseResources } from '../../daemon/proxmox/inventory.js';
+import { parseSelector, selectGuests } from '../../daemon/proxmox/selectors.js';
+import { startEnv } from '../e2e/harness.js';
+import { startSim } from '../sim/server.js';
+import type { SimGuest } from '../sim/types.js';
+
+const rows: string[][] = [];
+const record = (what: string, value: string, note = '') => {
+  rows.push([what, value, note]);
+  process.stdout.write(`${what}: ${value} ${note}\n`);
+};
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const r = await fn();
+  return [r, performance.now() - t];
+}
+
+/** Inventory parsing and selection on a large synthetic cluster (pure CPU). */
+function benchInventory(): void {
+  const resources = Array.from({ length: 10_000 }, (_, i) => ({
+    id: `lxc/${1000 + i}`,
+    type: i % 3 === 0 ? 'qemu' : 'lxc',
+    vmid: 1000 + i,
+    node: `pve${i % 16}`,
+    name: `g${i}`,
+    status: 'running',
+    tags: i % 2 ? 'web;prod' : 'db',
+    template: 0,
+  }));
+  const t = performance.now();
+  const guests = parseResources(resources);
+  const picked = selectGuests(parseSelector('all -tag:db -node:pve3 1000-5000'), guests);
+  record('parse + select 10,000 resources', ms(performance.now() - t), `${picked.length} selected`);
+}
+
+/** The API client against the HTTPS simulator: sequential GETs of /cluster/resources. */
+async function benchApi(): Promise<void> {
+  const secret = randomUUID();
+  const guests: SimGuest[] = Array.from({ length: 1000 }, (_, i) => ({ vmid: 1000 + i, type: 'lxc', node: 'pve1', name: `g${i}`, status: 'running' }));
+  const sim = await startSim({ guests, tokens: [{ id: 'bench@pve!bench', secret }] });
+  const client = new ProxmoxClient({ url: sim.url, token: `bench@pve!bench=${secret}`, fingerprint: sim.fingerprint });
+  try {
+    await listGuests(client);
+    const n = 100;
+    const [, t] = await timed(async () => {
+      for (let i = 0; i < n; i++) await listGuests(client);
+    });
+    record('GET /cluster/resources (1,000 guests) over TLS with a pinned fingerprint', ms(t / n), `mean of ${n}`);
+  } finally {
+    await client.close();
+    await sim.close();
+  }
+}
+
+/** The whole job on real guests: plan and run with concurrency 1 and 2, and the process's memory. */
+async function benchLab(guestCount: number, concurrency: number): Promise<void> {
+  const [env, setup] = await timed(() =>
+    startEnv({ guests: Array.from({ length: guestCount }, (_, i) => ({ vmid: 300 + i })), config: { concurrency: String(concurrency) } }),
+  );
+  try {
+    record(`lab of ${guestCount} guests ready (cached base root)`, ms(setup));
+    const [, plan] = await timed(() => env.cli('plan', 'all'));
+    record(`plan ${guestCount} guests, concurrency ${concurrency}`, ms(plan), 'refresh + simulate in each guest');
+    const [r, run] = await timed(() => env.cli('run', '--quiet', 'all'));
+    if (r.code !== 0) throw new Error(`run failed: ${r.err || r.out}`);
+    record(`run ${guestCount} guests (5 packages each), concurrency ${concurrency}`, ms(run), 'snapshot + upgrade + report');
+    const [, noop] = await timed(() => env.cli('run', '--quiet', 'all'));
+    record(`no-op run ${guestCount} guests, concurrency ${concurrency}`, ms(noop));
+  } finally {
+    await env.close();
+  }
+}
+
+benchInventory();
+await benchApi();
+if (process.getuid?.() === 0) {
+  await benchLab(6, 1);
+  await benchLab(6, 2);
+} else record('real-guest benchmarks', 'skipped', 'need root');
+record('peak RSS of the benchmark process (sim + daemon + CLI in one process)', `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+
+const table = ['| what | result | note |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+const md = `# Benchmarks
+
+Written by \`npm run bench\` (test/bench/bench.ts) on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores
+(${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.
+Wall-clock times vary about 2x with this machine's disk; the real-guest rows run real apt/dpkg in overlayfs roots.
+
+${table}
+`;
+writeFileSync(new URL('../../docs/bench.md', import.meta.url), md);
+process.stdout.write('wrote docs/bench.md\n');
