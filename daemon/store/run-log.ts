@@ -1,5 +1,6 @@
 import { appendFileSync, closeSync, fsyncSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PvepatchError } from '../core/errors.js';
 
 /** One line of a run log, numbered from 1 like Proxmox task logs. */
 export interface LogLine {
@@ -53,7 +54,14 @@ export function runLogPath(dir: string, runId: string): string {
 }
 
 export function readRunLog(dir: string, runId: string, start = 0, limit = 50_000): { total: number; lines: LogLine[] } {
-  const text = readFileSync(runLogPath(dir, runId), 'utf8');
+  const path = runLogPath(dir, runId);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    throw new PvepatchError('not-found', `no log for run '${runId}' - ${path} is missing`);
+  }
   const all = text.split('\n');
   if (all.at(-1) === '') all.pop();
   const lines = all.slice(start, start + limit).map((t, i) => ({ n: start + i + 1, t }));

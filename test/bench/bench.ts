@@ -44,7 +44,13 @@ function benchInventory(): void {
 /** The API client against the HTTPS simulator: sequential GETs of /cluster/resources. */
 async function benchApi(): Promise<void> {
   const secret = randomUUID();
-  const guests: SimGuest[] = Array.from({ length: 1000 }, (_, i) => ({ vmid: 1000 + i, type: 'lxc', node: 'pve1', name: `g${i}`, status: 'running' }));
+  const guests: SimGuest[] = Array.from({ length: 1000 }, (_, i) => ({
+    vmid: 1000 + i,
+    type: 'lxc',
+    node: 'pve1',
+    name: `g${i}`,
+    status: 'running',
+  }));
   const sim = await startSim({ guests, tokens: [{ id: 'bench@pve!bench', secret }] });
   const client = new ProxmoxClient({ url: sim.url, token: `bench@pve!bench=${secret}`, fingerprint: sim.fingerprint });
   try {
@@ -63,7 +69,10 @@ async function benchApi(): Promise<void> {
 /** The whole job on real guests: plan and run with concurrency 1 and 2, and the process's memory. */
 async function benchLab(guestCount: number, concurrency: number): Promise<void> {
   const [env, setup] = await timed(() =>
-    startEnv({ guests: Array.from({ length: guestCount }, (_, i) => ({ vmid: 300 + i })), config: { concurrency: String(concurrency) } }),
+    startEnv({
+      guests: Array.from({ length: guestCount }, (_, i) => ({ vmid: 300 + i })),
+      config: { concurrency: String(concurrency) },
+    }),
   );
   try {
     record(`lab of ${guestCount} guests ready (cached base root)`, ms(setup));
@@ -71,7 +80,11 @@ async function benchLab(guestCount: number, concurrency: number): Promise<void> 
     record(`plan ${guestCount} guests, concurrency ${concurrency}`, ms(plan), 'refresh + simulate in each guest');
     const [r, run] = await timed(() => env.cli('run', '--quiet', 'all'));
     if (r.code !== 0) throw new Error(`run failed: ${r.err || r.out}`);
-    record(`run ${guestCount} guests (5 packages each), concurrency ${concurrency}`, ms(run), 'snapshot + upgrade + report');
+    record(
+      `run ${guestCount} guests (5 packages each), concurrency ${concurrency}`,
+      ms(run),
+      'snapshot + upgrade + report',
+    );
     const [, noop] = await timed(() => env.cli('run', '--quiet', 'all'));
     record(`no-op run ${guestCount} guests, concurrency ${concurrency}`, ms(noop));
   } finally {
@@ -85,7 +98,10 @@ if (process.getuid?.() === 0) {
   await benchLab(6, 1);
   await benchLab(6, 2);
 } else record('real-guest benchmarks', 'skipped', 'need root');
-record('peak RSS of the benchmark process (sim + daemon + CLI in one process)', `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+record(
+  'peak RSS of the benchmark process (sim + daemon + CLI in one process)',
+  `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
+);
 
 const table = ['| what | result | note |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 const md = `# Benchmarks

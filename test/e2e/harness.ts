@@ -36,6 +36,8 @@ export interface EnvOptions {
   /** Guests the API knows that have no root in the lab (templates, VMs, stopped CTs). */
   apiOnlyGuests?: SimGuest[];
   config?: Record<string, string>;
+  /** Runs after the lab and simulator exist and before the daemon starts (e.g. to leave crash debris). */
+  beforeDaemon?: (ctx: { dir: string; lab: Lab; stateDir: string; logDir: string }) => Promise<void>;
 }
 
 export async function runCli(argv: string[]): Promise<CliResult> {
@@ -94,6 +96,7 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
     return path;
   };
   const configPath = writeConfig('pvepatch.conf', {});
+  await opts.beforeDaemon?.({ dir, lab, stateDir: base.state_dir!, logDir: base.log_dir! });
   const daemonLog: string[] = [];
   const daemon = new Daemon(loadConfig({ path: configPath, env: {} }), {
     info: (m) => daemonLog.push(m),

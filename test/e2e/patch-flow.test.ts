@@ -72,6 +72,21 @@ describe('patching three real Debian containers through the simulated PVE API', 
     assert.match(text.out, /demo-sec\s+1\.0\s+1\.1\s+Debian-Security:\S+\s+yes/);
   });
 
+  it('a dry run reports what would change and changes nothing', async () => {
+    const r = await env.cli('--output-format', 'json', 'run', '--dry-run', '101-103');
+    assert.equal(r.code, 0, r.err);
+    const report = JSON.parse(r.out) as RunReport;
+    assert.equal(report.dry_run, true);
+    assert.deepEqual(
+      report.guests.map((g) => [g.vmid, g.outcome, g.packages?.length]),
+      GUESTS.map((v) => [v, 'would-update', 5]),
+    );
+    for (const vmid of GUESTS) {
+      assert.deepEqual(await versions(env.lab, vmid, DEMO_PACKAGE_NAMES), all10);
+      assert.equal(env.sim.guest(vmid).snapshots.length, 0, 'a dry run takes no snapshot');
+    }
+  });
+
   let runId = '';
   it('patches every guest after a snapshot whose task finished before the first dpkg change', async () => {
     const startSec = Math.floor(Date.now() / 1000);
