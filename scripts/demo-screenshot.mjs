@@ -10,7 +10,8 @@ if (demo.status !== 0) {
   process.stderr.write(demo.stdout + demo.stderr);
   process.exit(1);
 }
-const escape = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const ESC = String.fromCharCode(27);
+const escapeHtml = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 // keep the commands, tables and verdicts; drop the long streamed log of the followed run
 const lines = demo.stdout
   .split('\n')
@@ -23,8 +24,8 @@ const lines = demo.stdout
 const html = `<!doctype html><meta charset="utf-8"><style>
 body{margin:0;background:#1e1e1e}pre{margin:0;padding:16px;color:#d4d4d4;font:13px/1.35 'DejaVu Sans Mono',monospace}
 b{color:#fff}.c{color:#6a9955}.ok{color:#4ec9b0}.bad{color:#f48771}</style><pre>${lines
-  .map((l) => escape(l))
-  .map((l) => l.replace(/\x1b\[1m(.*?)\x1b\[0m/g, '<b>$1</b>'))
+  .map((l) => escapeHtml(l))
+  .map((l) => l.replace(new RegExp(`${ESC}\\[1m(.*?)${ESC}\\[0m`, 'g'), '<b>$1</b>'))
   .map((l) => l.replace(/(#.*)$/, '<span class="c">$1</span>'))
   .map((l) =>
     l
