@@ -32,7 +32,11 @@ export async function planGuest(
     skip_reason: target.skip_reason,
   };
   if (target.skip_reason) return plan;
-  if (g.lock) plan.skip_reason = `guest is locked (${g.lock})`;
+  if (g.lock) {
+    // not even entered: a guest under backup, migration or snapshot is left alone
+    plan.skip_reason = `guest is locked (${g.lock})`;
+    return plan;
+  }
   const ctx: GuestContext = {
     svc,
     target,

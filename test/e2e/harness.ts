@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CliIo, main } from '../../daemon/cli/main.js';
 import { loadConfig } from '../../daemon/config/load.js';
+import { createLogger } from '../../daemon/core/logger.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { Lab, type LabGuestSpec } from '../guests/lab.js';
 import { startSim } from '../sim/server.js';
@@ -98,11 +99,10 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
   const configPath = writeConfig('pvepatch.conf', {});
   await opts.beforeDaemon?.({ dir, lab, stateDir: base.state_dir!, logDir: base.log_dir! });
   const daemonLog: string[] = [];
-  const daemon = new Daemon(loadConfig({ path: configPath, env: {} }), {
-    info: (m) => daemonLog.push(m),
-    warn: (m) => daemonLog.push(m),
-    error: (m) => daemonLog.push(m),
-  });
+  const daemon = new Daemon(
+    loadConfig({ path: configPath, env: {} }),
+    createLogger((l) => daemonLog.push(l)),
+  );
   await daemon.start();
   return {
     dir,

@@ -120,12 +120,12 @@ describe('safety gates on real containers', () => {
     });
     const { Daemon } = await import('../../daemon/daemon.js');
     const { loadConfig } = await import('../../daemon/config/load.js');
+    const { createLogger } = await import('../../daemon/core/logger.js');
     const logs: string[] = [];
-    const d = new Daemon(loadConfig({ path: wrong, env: {} }), {
-      info: (m) => logs.push(m),
-      warn: (m) => logs.push(m),
-      error: (m) => logs.push(m),
-    });
+    const d = new Daemon(
+      loadConfig({ path: wrong, env: {} }),
+      createLogger((l) => logs.push(l)),
+    );
     await d.start();
     try {
       assert.ok(

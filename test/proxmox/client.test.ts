@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ProxmoxClient } from '../../daemon/proxmox/client.js';
@@ -7,33 +6,14 @@ import { ProxmoxApiError } from '../../daemon/proxmox/errors.js';
 import { listGuests } from '../../daemon/proxmox/inventory.js';
 import { createSnapshot, pruneSnapshots } from '../../daemon/proxmox/snapshots.js';
 import { waitForTask } from '../../daemon/proxmox/tasks.js';
+import { makeCert } from '../sim/cert.js';
 import { startSim } from '../sim/server.js';
 import type { Sim } from '../sim/types.js';
 
 const ID = 'pvepatch@pve!test';
 const SECRET = randomUUID();
-// a syntactically valid certificate that did not sign the simulator's
-const OTHER_CA = execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    '/dev/null',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=other',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ],
-  { encoding: 'utf8' },
-);
+// a valid certificate that did not sign the simulator's
+const OTHER_CA = (await makeCert('other')).certPem;
 const guest = { node: 'pve1', type: 'lxc' as const, vmid: 101 };
 
 describe('Proxmox client against the simulator', () => {
