@@ -37,8 +37,10 @@ export interface UpgradeResult {
   rebootRequired: boolean;
   /** Packages that asked for the reboot (e.g. /var/run/reboot-required.pkgs). */
   rebootPackages: string[];
-  /** Config files left beside the kept ones, e.g. /etc/x.conf.dpkg-dist. */
+  /** Config files left beside the kept ones, e.g. /etc/x.conf.dpkg-dist, .rpmnew, .pacnew. */
   conffilesPending: string[];
+  /** Services the family's own tooling says need a restart (needs-restarting, zypper ps, …); [] if unknown. */
+  servicesToRestart?: string[];
   /** Holds that existed before the run (never touched). */
   adminHolds: string[];
   output: string;
