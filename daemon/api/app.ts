@@ -11,6 +11,7 @@ const PlanBody = z.strictObject({
   selector: Selector,
   exclude: z.array(z.string().max(200)).max(1000).default([]),
   dry_run: z.boolean().default(false),
+  security_only: z.boolean().default(false),
 });
 const LogQuery = z.object({
   start: z.coerce.number().int().min(0).default(0),

@@ -13,6 +13,14 @@ import { EXIT, exitCodeForError, exitCodeForReport } from './exit-codes.js';
 import { type OutputFormat, render } from './format.js';
 import { guestsText, planText, reportText, runsText } from './views.js';
 
+interface RunOptions {
+  all?: boolean;
+  dryRun?: boolean;
+  quiet?: boolean;
+  securityOnly?: boolean;
+  exclude: string[];
+}
+
 interface Globals {
   config?: string;
   outputFormat: OutputFormat;
@@ -88,11 +96,13 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .argument('[selector...]')
     .option('--all')
     .option('--exclude <pkgs>', 'packages to keep back (comma-separated)', splitList, [])
+    .option('--security-only', 'only updates marked as security fixes')
     .description('show what a run would update')
-    .action(async (words: string[], o: { all?: boolean; exclude: string[] }) => {
+    .action(async (words: string[], o: { all?: boolean; securityOnly?: boolean; exclude: string[] }) => {
       const plans = await api().post<GuestPlan[]>('/plan', {
         selector: selectorOf(words, o.all, o.exclude),
         exclude: o.exclude,
+        security_only: o.securityOnly ?? false,
       });
       print(plans, () => planText(plans));
       setExit(plans.some((p) => p.updates_available > 0 && !p.skip_reason) ? EXIT.ok : EXIT.nothingToUpdate);
@@ -104,14 +114,16 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--dry-run', 'plan and simulate only')
     .option('-q, --quiet', 'print only the report, not the run log as it grows')
     .option('--exclude <pkgs>', 'packages to keep back (comma-separated)', splitList, [])
+    .option('--security-only', 'only updates marked as security fixes')
     .description('patch the selected guests')
-    .action(async (words: string[], o: { all?: boolean; dryRun?: boolean; quiet?: boolean; exclude: string[] }) => {
+    .action(async (words: string[], o: RunOptions) => {
       const selector = selectorOf(words, o.all, o.exclude);
       const client = api();
       const run = await client.post<RunSummary>('/runs', {
         selector,
         exclude: o.exclude,
         dry_run: o.dryRun ?? false,
+        security_only: o.securityOnly ?? false,
       });
       await follow(client, run.id, globals().outputFormat === 'text' && !o.quiet ? out : () => {});
       const report = await client.get<RunReport>(`/runs/${encodeURIComponent(run.id)}/report`);

@@ -8,6 +8,7 @@ export interface GuestContext {
   target: Target;
   runId: string;
   dryRun: boolean;
+  securityOnly: boolean;
   exclude: string[];
   log: (line: string) => void;
   result: GuestResult;

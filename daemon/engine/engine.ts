@@ -43,7 +43,9 @@ export class Engine {
   async plan(req: PlanRequest): Promise<GuestPlan[]> {
     const exclude = validateRequest(req);
     const targets = await resolveTargets(this.svc, req.selector);
-    return mapLimit(targets, this.svc.config.concurrency, (t) => planGuest(this.svc, t, exclude, req.dry_run ?? false));
+    return mapLimit(targets, this.svc.config.concurrency, (t) =>
+      planGuest(this.svc, t, { exclude, dryRun: req.dry_run ?? false, securityOnly: req.security_only ?? false }),
+    );
   }
 
   /** Validates, resolves the guests, then returns the run id while the run goes on. */
@@ -58,6 +60,7 @@ export class Engine {
       started_at: new Date().toISOString(),
       selector: req.selector.join(' '),
       dry_run: req.dry_run ?? false,
+      security_only: req.security_only ?? false,
       exclude,
       guests: {},
     };
@@ -66,7 +69,7 @@ export class Engine {
     log.open();
     log.write(`pvepatch run ${id}`);
     log.write(
-      `selector: ${summary.selector}; exclude: ${exclude.join(',') || '-'}; dry run: ${summary.dry_run ? 'yes' : 'no'}`,
+      `selector: ${summary.selector}; exclude: ${exclude.join(',') || '-'}; dry run: ${summary.dry_run ? 'yes' : 'no'}; security only: ${summary.security_only ? 'yes' : 'no'}`,
     );
     const work = this.execute(summary, targets, log);
     this.active.set(id, work);
@@ -145,6 +148,7 @@ export class Engine {
       target,
       runId: summary.id,
       dryRun: summary.dry_run,
+      securityOnly: summary.security_only ?? false,
       exclude: summary.exclude,
       log: (line) => log.write(`${new Date().toISOString()} ${label}: ${line}`),
       result: { vmid: g.vmid, name: g.name, outcome: 'skipped' },

@@ -10,9 +10,9 @@ import type { EngineServices, GuestPlan, Target } from './types.js';
 export async function planGuest(
   svc: EngineServices,
   target: Target,
-  exclude: string[],
-  dryRun: boolean,
+  opts: { exclude: string[]; dryRun: boolean; securityOnly: boolean },
 ): Promise<GuestPlan> {
+  const { exclude, dryRun, securityOnly } = opts;
   const g = target.guest;
   const plan: GuestPlan = {
     vmid: g.vmid,
@@ -28,6 +28,7 @@ export async function planGuest(
     packages: [],
     exclusions: [],
     dry_run: dryRun,
+    security_only: securityOnly,
     protection: svc.config.protection,
     skip_reason: target.skip_reason,
   };
@@ -42,6 +43,7 @@ export async function planGuest(
     target,
     runId: 'plan',
     dryRun: true,
+    securityOnly,
     exclude,
     log: () => {},
     result: { vmid: g.vmid, name: g.name, outcome: 'skipped' },

@@ -18,6 +18,8 @@ export interface PlanRequest {
   selector: string[];
   exclude: string[];
   dry_run?: boolean;
+  /** Only updates the guest's package manager marks as security fixes. */
+  security_only?: boolean;
 }
 
 /** Per guest, the established patch-management fields plus how pvepatch would reach and protect it. */
@@ -35,6 +37,7 @@ export interface GuestPlan {
   packages: PendingUpdate[];
   exclusions: string[];
   dry_run: boolean;
+  security_only: boolean;
   protection: 'snapshot' | 'none';
   /** Why this guest will not be patched, or null. */
   skip_reason: string | null;

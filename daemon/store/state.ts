@@ -15,6 +15,7 @@ export interface RunSummary {
   ended_at?: string;
   selector: string;
   dry_run: boolean;
+  security_only?: boolean;
   exclude: string[];
   /** vmid → outcome, filled as guests finish. */
   guests: Record<string, GuestOutcome>;

@@ -12,7 +12,7 @@ const posts = (env: Env) => env.sim.requests.filter((r) => r.method !== 'GET').l
 describe('safety gates on real containers', () => {
   let env: Env;
   before(async () => {
-    env = await startEnv({ guests: [201, 202, 203, 204].map((vmid) => ({ vmid })) });
+    env = await startEnv({ guests: [201, 202, 203, 204, 205].map((vmid) => ({ vmid })) });
   });
   after(() => env?.close());
 
@@ -72,6 +72,20 @@ describe('safety gates on real containers', () => {
     assert.deepEqual(report.guests[0]!.exclusions, ['demo-tool']);
     const state = JSON.parse((await import('node:fs')).readFileSync(`${env.dir}/state/state.json`, 'utf8'));
     assert.deepEqual(state.pending_holds, [], 'no recorded holds left');
+  });
+
+  it('upgrades only security fixes when asked', async () => {
+    const plan = await env.cli('--output-format', 'json', 'plan', '205', '--security-only');
+    assert.deepEqual(
+      (JSON.parse(plan.out) as { packages: { package: string }[] }[])[0]!.packages.map((p) => p.package),
+      ['demo-sec'],
+    );
+    const r = await env.cli('--output-format', 'json', 'run', '205', '--security-only');
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(await versions(env.lab, 205, DEMO_PACKAGE_NAMES), { ...all10, 'demo-sec': '1.1' });
+    const again = await env.cli('--output-format', 'json', 'run', '205', '--security-only');
+    assert.equal(again.code, 2);
+    assert.equal((JSON.parse(again.out) as RunReport).guests[0]!.reason, 'no security updates');
   });
 
   it('gives a clear error after waiting for a held dpkg lock and changes nothing', async () => {

@@ -8,6 +8,7 @@ export const patch: Stage = {
     const guest = target.guest;
     const res = await driver!.upgrade(driverCtx!, {
       exclude: ctx.exclude,
+      securityOnly: ctx.securityOnly,
       timeoutMs: svc.config.upgrade_timeout * 1000,
       fixBroken: svc.config.fix_broken,
       log: ctx.log,

@@ -38,10 +38,13 @@ export const precheck: Stage = {
       );
     await driver.refresh(ctx.driverCtx);
     const all = await driver.listUpdates(ctx.driverCtx, { exclude: ctx.exclude });
-    ctx.updates = all.filter((u) => !ctx.exclude.includes(u.package));
+    ctx.updates = all.filter((u) => !ctx.exclude.includes(u.package) && (!ctx.securityOnly || u.security));
     ctx.result.packages = ctx.updates;
     ctx.result.exclusions = ctx.exclude.filter((name) => all.some((u) => u.package === name));
-    if (ctx.updates.length === 0) return { status: 'halt', outcome: 'up-to-date', reason: 'nothing to update' };
+    if (ctx.updates.length === 0) {
+      const reason = ctx.securityOnly && all.length > 0 ? 'no security updates' : 'nothing to update';
+      return { status: 'halt', outcome: 'up-to-date', reason };
+    }
     ctx.log(
       `${ctx.updates.length} update(s): ${ctx.updates.map((u) => `${u.package} ${u.current_version ?? '(new)'} -> ${u.new_version}`).join(', ')}`,
     );
