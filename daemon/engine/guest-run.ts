@@ -1,4 +1,4 @@
-import { type ErrorCode, errorMessage, isPvepatchError } from '../core/errors.js';
+import { errorMessage } from '../core/errors.js';
 import type { GuestOutcome } from '../store/state.js';
 import type { GuestContext, Stage } from './context.js';
 import { gate } from './stages/gate.js';
@@ -13,8 +13,12 @@ import type { GuestResult } from './types.js';
  */
 export const STAGES: readonly Stage[] = [gate, precheck, gate, protect, patch];
 
-/** Errors that mean "not allowed now", as opposed to "went wrong": the guest is refused, untouched. */
-const REFUSALS: readonly ErrorCode[] = ['locked', 'backup-running', 'protection-failed', 'precheck-failed'];
+/**
+ * Until the patch stage starts nothing in the guest has changed (only package lists were
+ * refreshed), so any error before it — a gate, a failed snapshot, an unreachable guest or API —
+ * leaves the guest "refused" and untouched; an error in the patch stage is "failed".
+ */
+const TOUCHES_GUEST: ReadonlySet<string> = new Set(['patch']);
 
 export async function runGuest(ctx: GuestContext, stages: readonly Stage[] = STAGES): Promise<GuestResult> {
   const { result } = ctx;
@@ -24,8 +28,7 @@ export async function runGuest(ctx: GuestContext, stages: readonly Stage[] = STA
       const r = await stage.run(ctx);
       if (r.status === 'halt') return finish(ctx, r.outcome, r.reason);
     } catch (err) {
-      const code = isPvepatchError(err) ? err.code : 'internal';
-      const outcome: GuestOutcome = REFUSALS.includes(code) ? 'refused' : 'failed';
+      const outcome: GuestOutcome = TOUCHES_GUEST.has(stage.name) ? 'failed' : 'refused';
       return finish(ctx, outcome, `${stage.name}: ${errorMessage(err)}`);
     }
   }

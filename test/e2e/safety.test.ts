@@ -123,6 +123,22 @@ describe('safety gates on real containers', () => {
     assert.deepEqual(invalidRequests(env.sim), []);
   });
 
+  it('reports a Proxmox API that fails or does not answer, and changes nothing', async () => {
+    env.sim.inject({ method: 'GET', path: '/cluster/resources', status: 500, message: 'cfs-lock timeout', times: 1 });
+    const r500 = await env.cli('run', '201');
+    assert.equal(r500.code, 7);
+    assert.match(r500.err, /GET \/cluster\/resources: 500 cfs-lock timeout/);
+    env.sim.inject({ method: 'GET', path: /\/lxc\/201\/config$/, delayMs: 7000, times: 1 });
+    const slow = await env.cli('--output-format', 'json', 'run', '201');
+    assert.equal(slow.code, 5, 'a guest whose gate could not be read is refused, untouched');
+    assert.match(
+      (JSON.parse(slow.out) as RunReport).guests[0]!.reason!,
+      /gate: GET \/nodes\/pve1\/lxc\/201\/config: no answer from Proxmox API within 5s/,
+    );
+    assert.deepEqual(await versions(env.lab, 201, DEMO_PACKAGE_NAMES), all10);
+    assert.equal(pvepatchSnapshots(env, 201).length, 0);
+  });
+
   it('refuses to start without a token and reports a wrong fingerprint per request', async () => {
     const noToken = env.writeConfig('no-token.conf', { pve_token: undefined, socket: `${env.dir}/run/other.sock` });
     const r1 = await runCli(['--config', noToken, 'daemon']);
