@@ -5,7 +5,7 @@ import { type OsRelease, parseOsRelease } from './os-release.js';
 export const FAMILY_OS_IDS = {
   apt: ['debian', 'ubuntu', 'devuan', 'linuxmint', 'pop', 'kali', 'raspbian'],
   dnf: ['fedora', 'rhel', 'centos', 'rocky', 'almalinux', 'ol', 'amzn'],
-  zypper: ['opensuse-leap', 'opensuse-tumbleweed', 'opensuse', 'sles', 'sled'],
+  zypper: ['opensuse-leap', 'opensuse-tumbleweed', 'opensuse', 'sles', 'sled', 'suse'],
   pacman: ['arch', 'manjaro', 'endeavouros'],
   apk: ['alpine'],
 } as const satisfies Record<string, readonly string[]>;
@@ -51,7 +51,10 @@ export function resolveFamily(release: OsRelease, ostype?: string): Pick<Detecte
   return { family: null, reason: `${what} - no package-manager family matches` };
 }
 
-/** Reads os-release through the transport (`cat`, argv only) and maps it to a family. */
+/**
+ * Reads os-release through the transport (`cat`, argv only) and maps it to a family; an rpm-family
+ * guest without dnf gets 'yum'.
+ */
 export async function detectOs(transport: Transport, opts: { ostype?: string } = {}): Promise<DetectedOs> {
   let text = '';
   for (const file of OS_RELEASE_FILES) {
@@ -62,5 +65,15 @@ export async function detectOs(transport: Transport, opts: { ostype?: string } =
     }
   }
   const release = parseOsRelease(text);
-  return { ...release, ...resolveFamily(release, opts.ostype) };
+  const resolved = resolveFamily(release, opts.ostype);
+  if (resolved.family === 'dnf' && !(await hasDnf(transport))) {
+    return { ...release, family: 'yum', reason: 'dnf not found (/usr/bin/dnf) - using yum' };
+  }
+  return { ...release, ...resolved };
+}
+
+/** The rpm family runs dnf from EL8/Fedora 22 on; EL7 and older have only yum (argv only, no shell). */
+async function hasDnf(transport: Transport): Promise<boolean> {
+  const res = await transport.exec(['test', '-x', '/usr/bin/dnf'], { timeoutMs: 30_000 });
+  return res.exitCode === 0;
 }

@@ -64,6 +64,8 @@ export interface Driver {
   readonly name: string;
   /** os-release IDs (and ID_LIKE entries) this driver serves. */
   readonly osIds: readonly string[];
+  /** false when the family publishes no security metadata (pacman, apk): security-only runs are refused. */
+  readonly securityMetadata?: boolean;
   refresh(ctx: DriverContext): Promise<void>;
   listUpdates(ctx: DriverContext, opts?: { exclude?: string[] }): Promise<PendingUpdate[]>;
   precheck(ctx: DriverContext, opts?: { fixBroken?: boolean }): Promise<PrecheckResult>;

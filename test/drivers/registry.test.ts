@@ -34,10 +34,10 @@ describe('driver registry', () => {
 
   it('getDriver / requireDriver', () => {
     assert.equal(getDriver('apt')?.name, 'apt');
-    assert.equal(getDriver('dnf'), undefined);
-    assert.throws(() => requireDriver('dnf'), {
+    assert.equal(getDriver('portage'), undefined);
+    assert.throws(() => requireDriver('portage'), {
       code: 'driver-unsupported',
-      message: /no driver for package manager 'dnf' \(supported: apt\)/,
+      message: /no driver for package manager 'portage' \(supported: apk, apt, dnf, pacman, yum, zypper\)/,
     });
     assert.throws(() => requireDriver(null), { code: 'driver-unsupported' });
   });

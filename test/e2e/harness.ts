@@ -12,6 +12,9 @@ import type { Sim, SimGuest } from '../sim/types.js';
 
 export const TOKEN_ID = 'pvepatch@pve!daemon';
 
+/** The LXC `ostype` Proxmox would record for each lab flavour (a hint; os-release decides). */
+const OSTYPE: Record<string, string> = { debian: 'debian', fedora: 'fedora', opensuse: 'opensuse', arch: 'archlinux' };
+
 export interface CliResult {
   code: number;
   out: string;
@@ -60,7 +63,7 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
       node: 'pve1',
       name: g.hostname ?? `ct${g.vmid}`,
       status: g.status ?? ('running' as const),
-      ostype: 'debian',
+      ostype: OSTYPE[g.flavour ?? 'debian'],
       tags: ['demo'],
     })),
     ...(opts.apiOnlyGuests ?? []),

@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { guestPaths, parseMountPoints } from './lab-guest.js';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { guestPaths, mountsBelow, parseMountPoints, unmountBelow } from './lab-guest.js';
+import { runOk } from './run.js';
 
 /**
  * Last-resort cleanup for a process that exits without Lab.destroy() (a crashed test):
@@ -26,4 +28,37 @@ export function cleanupLabSync(dir: string, vmids: readonly number[]): void {
   } catch {
     // best effort
   }
+}
+
+const liveLabs = new Map<string, readonly number[]>();
+let exitHookInstalled = false;
+
+/** Remembers a lab for the process 'exit' hook (cleanupLabSync of every lab not destroyed). */
+export function trackLab(dir: string, vmids: readonly number[]): void {
+  liveLabs.set(dir, vmids);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const [d, v] of liveLabs) cleanupLabSync(d, v);
+  });
+}
+
+export function untrackLab(dir: string): void {
+  liveLabs.delete(dir);
+}
+
+/** Stops the running guests with pct, unmounts everything under dir and removes it. Safe to call twice. */
+export async function destroyLab(dir: string, pctPath: string, vmids: readonly number[]): Promise<void> {
+  if (existsSync(pctPath)) {
+    for (const vmid of vmids) {
+      if (!existsSync(guestPaths(dir, vmid).conf)) continue;
+      const status = await runOk([pctPath, 'status', String(vmid)]);
+      if (status.stdout.trim() === 'status: running') await runOk([pctPath, 'stop', String(vmid)]);
+    }
+  }
+  await unmountBelow(dir);
+  const left = await mountsBelow(dir);
+  if (left.length > 0) throw new Error(`unable to destroy lab '${dir}' - still mounted: ${left.join(', ')}`);
+  await rm(dir, { recursive: true, force: true });
+  untrackLab(dir);
 }

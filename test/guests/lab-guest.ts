@@ -1,4 +1,5 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runOk } from './run.js';
 
@@ -8,17 +9,22 @@ export interface GuestPaths {
   root: string;
   upper: string;
   work: string;
+  /** Upper and work dir of the /usr overlay of host-userland guests (absent for Debian guests). */
+  usrUpper: string;
+  usrWork: string;
   snapshots: string;
   conf: string;
 }
 
-/** Host directories bind-mounted read-only into every guest. */
-export interface RepoMounts {
-  main: string;
-  security: string;
+/** How a guest root is put together (see FlavourLab). */
+export interface GuestLayout {
+  /** Overlay lowerdir of the root. */
+  lower: string;
+  /** Mount a second overlay at /usr: lowerdir = the host's /usr, upper/work = usrUpper/usrWork. */
+  hostUsr: boolean;
+  /** Guest path → host directory, bind-mounted read-only. */
+  binds: Readonly<Record<string, string>>;
 }
-
-export const GUEST_REPO_DIRS = { main: '/srv/repo', security: '/srv/security' } as const;
 
 export function guestPaths(labDir: string, vmid: number): GuestPaths {
   const dir = path.join(labDir, 'guests', String(vmid));
@@ -27,6 +33,8 @@ export function guestPaths(labDir: string, vmid: number): GuestPaths {
     root: path.join(dir, 'root'),
     upper: path.join(dir, 'upper'),
     work: path.join(dir, 'work'),
+    usrUpper: path.join(dir, 'usr-upper'),
+    usrWork: path.join(dir, 'usr-work'),
     snapshots: path.join(dir, 'snapshots'),
     conf: path.join(dir, 'ct.conf'),
   };
@@ -37,16 +45,25 @@ export function assertMountSafe(p: string): void {
   if (/[,:\s\\]/.test(p)) throw new Error(`unable to use path '${p}' - it contains ',', ':', '\\' or whitespace`);
 }
 
-/** Mounts the guest's overlay root over base and binds the repos into it read-only. */
-export async function mountGuest(g: GuestPaths, base: string, repos: RepoMounts): Promise<void> {
-  for (const p of [base, g.upper, g.work]) assertMountSafe(p);
+/** Mounts the guest's overlay root (and /usr overlay) and binds the repos into it read-only. */
+export async function mountGuest(g: GuestPaths, layout: GuestLayout): Promise<void> {
+  for (const p of [layout.lower, g.upper, g.work]) assertMountSafe(p);
   for (const p of [g.upper, g.work, g.root]) await mkdir(p, { recursive: true, mode: 0o755 });
-  const opts = `lowerdir=${base},upperdir=${g.upper},workdir=${g.work}`;
+  const opts = `lowerdir=${layout.lower},upperdir=${g.upper},workdir=${g.work}`;
   await runOk(['mount', '-t', 'overlay', 'overlay', '-o', opts, g.root]);
-  for (const [key, inGuest] of Object.entries(GUEST_REPO_DIRS) as Array<[keyof RepoMounts, string]>) {
+  if (layout.hostUsr) {
+    for (const p of [g.usrUpper, g.usrWork]) assertMountSafe(p);
+    for (const p of [g.usrUpper, g.usrWork]) await mkdir(p, { recursive: true, mode: 0o755 });
+    const usr = path.join(g.root, 'usr');
+    // never fall back to writing into the root's own usr/: the guest must see the host's /usr or nothing
+    if (!existsSync(usr)) throw new Error(`unable to mount /usr of '${g.root}' - no usr/ in the lower root`);
+    const usrOpts = `lowerdir=/usr,upperdir=${g.usrUpper},workdir=${g.usrWork}`;
+    await runOk(['mount', '-t', 'overlay', 'overlay', '-o', usrOpts, usr]);
+  }
+  for (const [inGuest, hostDir] of Object.entries(layout.binds)) {
     const target = path.join(g.root, inGuest);
     await mkdir(target, { recursive: true });
-    await runOk(['mount', '--bind', repos[key], target]);
+    await runOk(['mount', '--bind', hostDir, target]);
     await runOk(['mount', '-o', 'remount,bind,ro', target]);
   }
 }
@@ -77,19 +94,10 @@ export async function unmountBelow(dir: string): Promise<void> {
   }
 }
 
-/** Writes ct.conf and the guest files that make it a lab guest (apt sources, hostname). */
-export async function writeGuestFiles(g: GuestPaths, vmid: number, hostname: string): Promise<void> {
-  await writeFile(g.conf, `arch: amd64\nhostname: ${hostname}\nostype: debian\nrootfs: ${g.root}\n`);
+/** Writes ct.conf and the files every guest has (hostname, hosts). */
+export async function writeGuestFiles(g: GuestPaths, hostname: string, ostype: string): Promise<void> {
+  await writeFile(g.conf, `arch: amd64\nhostname: ${hostname}\nostype: ${ostype}\nrootfs: ${g.root}\n`);
   const etc = path.join(g.root, 'etc');
   await writeFile(path.join(etc, 'hostname'), `${hostname}\n`);
   await writeFile(path.join(etc, 'hosts'), `127.0.0.1\tlocalhost\n127.0.1.1\t${hostname}\n`);
-  const sources = [
-    `# pvepatch lab guest ${vmid}`,
-    `deb [trusted=yes] file:${GUEST_REPO_DIRS.main} ./`,
-    `deb [trusted=yes] file:${GUEST_REPO_DIRS.security} ./`,
-    '',
-  ];
-  await writeFile(path.join(etc, 'apt/sources.list'), sources.join('\n'));
-  const listDir = path.join(etc, 'apt/sources.list.d');
-  for (const name of await readdir(listDir).catch(() => [] as string[])) await rm(path.join(listDir, name));
 }

@@ -2,7 +2,12 @@ import { mkdir, readdir, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { buildPackage, buildRepo } from './apt-repo.js';
 import { demoPackages, demoRepoLayout, MAIN_RELEASE, type RepoState, SECURITY_RELEASE } from './demo-packages.js';
-import type { RepoMounts } from './lab-guest.js';
+
+/** The Debian lab's two repository directories on the host. */
+export interface RepoMounts {
+  main: string;
+  security: string;
+}
 
 /** Builds every demo package version into outDir; returns `name_version` → .deb path. */
 export async function buildDemoDebs(outDir: string): Promise<Map<string, string>> {

@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Flavour, type FlavourGuest, type FlavourLab, flavourOf, type GuestFlavour } from './flavours/index.js';
+import type { LabGuestSpec } from './lab-types.js';
+import { type RunResult, run } from './run.js';
 
 /** Writes `<labDir>/bin/pct`: a /bin/sh wrapper that runs the shim with the lab dir baked in. */
 export async function writePctWrapper(wrapperPath: string, shim: string, labDir: string): Promise<void> {
@@ -49,5 +52,33 @@ export function validateGuests(guests: ReadonlyArray<{ vmid: number; hostname?: 
     if (g.hostname !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/.test(g.hostname)) {
       throw new Error(`invalid hostname '${g.hostname}' for guest ${g.vmid}`);
     }
+  }
+}
+
+const CLEAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Runs argv with `chroot <root>` in a clean environment: inspection of a stopped guest. */
+export function chrootRun(root: string, argv: readonly string[]): Promise<RunResult> {
+  return run(['chroot', root, 'env', '-i', `PATH=${CLEAN_PATH}`, ...argv]);
+}
+
+/** Prepares every flavour the guests use (roots, packages, repos; in parallel) with the repos at v1. */
+export async function prepareFlavours(
+  labDir: string,
+  guests: readonly LabGuestSpec[],
+): Promise<Map<GuestFlavour, FlavourLab>> {
+  const used = [...new Set(guests.map((g) => g.flavour ?? 'debian'))];
+  const prepared = await Promise.all(used.map((name) => flavourOf(name).prepare(labDir)));
+  for (const fl of prepared) await fl.applyRepo('v1');
+  return new Map(used.map((name, i) => [name, prepared[i] as FlavourLab]));
+}
+
+/** Installs the spec's packages in the started guest and makes the admin's config edit if asked. */
+export async function provisionGuest(flavour: Flavour, guest: FlavourGuest, spec: LabGuestSpec): Promise<void> {
+  const packages = spec.packages ?? [...flavour.defaultPackages];
+  await flavour.provision(guest, packages);
+  if (spec.modifyConffile) {
+    if (!packages.includes('demo-conf')) throw new Error(`guest ${spec.vmid}: modifyConffile needs demo-conf`);
+    await appendFile(path.join(guest.root, flavour.conffile), '# edited by the admin\nsetting=custom\n');
   }
 }

@@ -40,16 +40,22 @@ export class LabSnapshots implements SnapshotBackend {
 
   constructor(private readonly host: SnapshotHost) {}
 
-  /** Copies the guest's overlay upper dir (its whole difference to the base) with cp -a. */
+  /**
+   * Copies the guest's overlay upper dir (its whole difference to the base) with cp -a, and for
+   * host-userland guests the upper dir of the /usr overlay too (the files their packages installed).
+   */
   async create(vmid: number, name: string): Promise<void> {
     const dir = this.dirOf(vmid, name);
     if (existsSync(dir)) throw new Error(`unable to create snapshot '${name}' of guest ${vmid} - name already used`);
     const g = this.host.paths(vmid);
     await mkdir(dir, { recursive: true });
-    await runOk(['cp', '-a', g.upper, path.join(dir, 'upper')]).catch(async (err: unknown) => {
+    try {
+      await runOk(['cp', '-a', g.upper, path.join(dir, 'upper')]);
+      if (existsSync(g.usrUpper)) await runOk(['cp', '-a', g.usrUpper, path.join(dir, 'usr-upper')]);
+    } catch (err) {
       await rm(dir, { recursive: true, force: true });
       throw err;
-    });
+    }
     const meta: SnapshotMeta = {
       vmid,
       name,
@@ -60,16 +66,16 @@ export class LabSnapshots implements SnapshotBackend {
     this.timesOf(vmid).set(name, meta.createdAtMs);
   }
 
-  /** Puts the saved upper dir back; a running guest is stopped for it and started again. */
+  /** Puts the saved upper dir(s) back; a running guest is stopped for it and started again. */
   async rollback(vmid: number, name: string): Promise<void> {
     const dir = await this.existing(vmid, name, 'rollback');
     const g = this.host.paths(vmid);
     const wasRunning = await this.host.isRunning(vmid);
     if (wasRunning) await this.host.stop(vmid);
     await this.host.unmount(vmid);
-    await rm(g.upper, { recursive: true, force: true });
-    await rm(g.work, { recursive: true, force: true });
+    for (const d of [g.upper, g.work, g.usrUpper, g.usrWork]) await rm(d, { recursive: true, force: true });
     await runOk(['cp', '-a', path.join(dir, 'upper'), g.upper]);
+    if (existsSync(path.join(dir, 'usr-upper'))) await runOk(['cp', '-a', path.join(dir, 'usr-upper'), g.usrUpper]);
     await this.host.mount(vmid);
     if (wasRunning) await this.host.start(vmid);
   }

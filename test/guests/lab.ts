@@ -1,84 +1,68 @@
-import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureBaseRoot } from './base-root.js';
-import { DEMO_PACKAGE_NAMES, type RepoState } from './demo-packages.js';
-import { cleanupLabSync } from './lab-cleanup.js';
+import type { RepoState } from './demo-packages.js';
+import { dpkgQueryVersion } from './flavours/debian.js';
+import { compareVersions } from './flavours/host-root.js';
+import {
+  type Flavour,
+  type FlavourGuest,
+  type FlavourLab,
+  flavourOf,
+  type GuestFlavour,
+  type LockKind,
+  type PackageLockHold,
+} from './flavours/index.js';
+import { destroyLab, trackLab } from './lab-cleanup.js';
 import {
   assertMountSafe,
+  type GuestLayout,
   type GuestPaths,
   guestPaths,
   mountGuest,
-  mountsBelow,
-  type RepoMounts,
-  unmountBelow,
   unmountGuest,
   writeGuestFiles,
 } from './lab-guest.js';
 import { type DpkgLockHold, holdDpkgLock } from './lab-lock.js';
-import { applyRepoState, buildDemoDebs } from './lab-repos.js';
-import { startGuest, validateGuests, writePctWrapper } from './lab-setup.js';
+import {
+  chrootRun,
+  prepareFlavours,
+  provisionGuest,
+  startGuest,
+  validateGuests,
+  writePctWrapper,
+} from './lab-setup.js';
 import { LabSnapshots, type SnapshotBackend } from './lab-snapshots.js';
+import type { GuestStatus, LabExecOptions, LabGuestSpec, LabOptions } from './lab-types.js';
 import { type RunResult, run, runOk } from './run.js';
 
 /** The bash pct shim that the lab's `<dir>/bin/pct` wrapper runs. */
 export const PCT_SHIM = fileURLToPath(new URL('./pct', import.meta.url));
-const CLEAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-export type GuestStatus = 'running' | 'stopped';
+export type { GuestFlavour, LockKind, PackageLockHold } from './flavours/index.js';
+export type { GuestStatus, LabExecOptions, LabGuestSpec, LabOptions } from './lab-types.js';
 
-export interface LabGuestSpec {
-  vmid: number;
-  hostname?: string;
-  status?: GuestStatus;
-  /** Installed at 1.0 at create time; default: all five demo packages. */
-  packages?: string[];
-  /** The admin edited /etc/demo-conf.conf, so an upgrade leaves /etc/demo-conf.conf.dpkg-dist. */
-  modifyConffile?: boolean;
-}
-
-export interface LabOptions {
-  dir: string;
-  guests: LabGuestSpec[];
-  /** Repo state after the guests are provisioned (they always install from v1); default v1. */
-  repo?: RepoState;
-}
-
-export interface LabExecOptions {
-  input?: string;
-  /** Passed as pct's --keep-env; default false (a clean environment). */
-  keepEnv?: boolean;
-  timeoutMs?: number;
-}
-
-const liveLabs = new Set<Lab>();
-let exitHookInstalled = false;
-
-/** Debian guests on overlayfs that behave like Proxmox containers behind a pct shim. */
+/** Guests on overlayfs that behave like Proxmox containers behind a pct shim (see readme.md). */
 export class Lab {
   /** `<dir>/bin/pct`: an executable that runs the pct shim for this lab (no env needed). */
   readonly pctPath: string;
   /** Real snapshots of guest roots (copies of the overlay upper dir). */
   readonly snapshotBackend: SnapshotBackend;
   private readonly snapshots: LabSnapshots;
-  private readonly repos: RepoMounts;
-  private debs = new Map<string, string>();
+  private readonly flavourLabs = new Map<GuestFlavour, FlavourLab>();
 
   private constructor(
     readonly dir: string,
-    readonly baseRoot: string,
     readonly guests: readonly LabGuestSpec[],
   ) {
     this.pctPath = path.join(dir, 'bin', 'pct');
-    this.repos = { main: path.join(dir, 'repos', 'main'), security: path.join(dir, 'repos', 'security') };
     this.snapshots = new LabSnapshots({
       paths: (vmid) => this.paths(vmid),
       isRunning: (vmid) => this.isRunning(vmid),
       stop: (vmid) => this.setStatus(vmid, 'stopped'),
       start: (vmid) => this.setStatus(vmid, 'running'),
       unmount: (vmid) => unmountGuest(this.paths(vmid)),
-      mount: (vmid) => mountGuest(this.paths(vmid), this.baseRoot, this.repos),
+      mount: (vmid) => mountGuest(this.paths(vmid), this.layout(vmid)),
     });
     this.snapshotBackend = this.snapshots;
   }
@@ -88,18 +72,12 @@ export class Lab {
     const dir = path.resolve(opts.dir);
     assertMountSafe(dir);
     validateGuests(opts.guests);
-    const lab = new Lab(dir, await ensureBaseRoot(), opts.guests);
-    liveLabs.add(lab);
-    if (!exitHookInstalled) {
-      exitHookInstalled = true;
-      process.on('exit', () => {
-        for (const l of liveLabs)
-          cleanupLabSync(
-            l.dir,
-            l.guests.map((g) => g.vmid),
-          );
-      });
-    }
+    for (const g of opts.guests) flavourOf(g.flavour);
+    const lab = new Lab(dir, opts.guests);
+    trackLab(
+      dir,
+      opts.guests.map((g) => g.vmid),
+    );
     try {
       await lab.setup(opts.repo ?? 'v1');
     } catch (err) {
@@ -109,14 +87,20 @@ export class Lab {
     return lab;
   }
 
+  /** The Debian base root (overlay lowerdir of Debian guests); null when the lab has none. */
+  get baseRoot(): string | null {
+    return this.flavourLabs.get('debian')?.lower ?? null;
+  }
+
   private async setup(repo: RepoState): Promise<void> {
     await writePctWrapper(this.pctPath, PCT_SHIM, this.dir);
-    this.debs = await buildDemoDebs(path.join(this.dir, 'debs'));
-    await applyRepoState(this.repos, this.debs, 'v1');
+    for (const [name, fl] of await prepareFlavours(this.dir, this.guests)) this.flavourLabs.set(name, fl);
     for (const spec of this.guests) {
       const g = this.paths(spec.vmid);
-      await mountGuest(g, this.baseRoot, this.repos);
-      await writeGuestFiles(g, spec.vmid, spec.hostname ?? `guest${spec.vmid}`);
+      const flavour = this.flavourSpec(spec.vmid);
+      await mountGuest(g, this.layout(spec.vmid));
+      await writeGuestFiles(g, spec.hostname ?? `guest${spec.vmid}`, flavour.ostype);
+      await flavour.writeGuestFiles(g.root);
       await mkdir(g.snapshots, { recursive: true });
     }
     await Promise.all(this.guests.map((spec) => this.provision(spec)));
@@ -125,24 +109,19 @@ export class Lab {
   }
 
   private async provision(spec: LabGuestSpec): Promise<void> {
-    const packages = spec.packages ?? [...DEMO_PACKAGE_NAMES];
     await this.start(spec.vmid);
-    await this.execOk(spec.vmid, ['apt-get', 'update', '-q']);
-    const install = ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-q'];
-    if (packages.length > 0) await this.execOk(spec.vmid, [...install, ...packages.map((p) => `${p}=1.0`)]);
-    if (spec.modifyConffile) {
-      if (!packages.includes('demo-conf')) throw new Error(`guest ${spec.vmid}: modifyConffile needs demo-conf`);
-      const conf = path.join(this.paths(spec.vmid).root, 'etc/demo-conf.conf');
-      await appendFile(conf, '# edited by the admin\nsetting=custom\n');
-    }
+    await provisionGuest(this.flavourSpec(spec.vmid), this.guest(spec.vmid), spec);
   }
 
-  /** Switches both repos of all guests to a state. Guests see it after their next apt-get update. */
+  /**
+   * Switches the repos of all flavours to a state (in place). Guests see it after their next refresh
+   * (apt-get update, dnf --refresh, zypper's autorefresh, pacman -Sy); `update` runs it in running guests.
+   */
   async setRepo(state: RepoState, opts: { update?: boolean } = {}): Promise<void> {
-    await applyRepoState(this.repos, this.debs, state);
+    for (const fl of this.flavourLabs.values()) await fl.applyRepo(state);
     if (!opts.update) return;
     for (const spec of this.guests) {
-      if (await this.isRunning(spec.vmid)) await this.execOk(spec.vmid, ['apt-get', 'update', '-q']);
+      if (await this.isRunning(spec.vmid)) await this.flavourSpec(spec.vmid).refresh(this.guest(spec.vmid));
     }
   }
 
@@ -160,15 +139,30 @@ export class Lab {
     return res;
   }
 
-  /** Installed version of pkg, or null. Works on stopped guests too (then through chroot). */
-  async dpkgVersion(vmid: number, pkg: string): Promise<string | null> {
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a dpkg-query format, not a JS template
-    const format = '-f=${db:Status-Status} ${Version}';
-    const res = await this.inspect(vmid, ['dpkg-query', '-W', format, pkg]);
-    if (res.exitCode !== 0) return null;
-    const [status, version] = res.stdout.trim().split(' ');
-    if (!version || status === 'not-installed' || status === 'config-files') return null;
-    return version;
+  /** dpkg's installed version of pkg, or null (Debian guests). Works on stopped guests too (through chroot). */
+  dpkgVersion(vmid: number, pkg: string): Promise<string | null> {
+    return dpkgQueryVersion(this.guest(vmid), pkg);
+  }
+
+  /**
+   * Installed version of pkg in the family's format, or null: Debian `1.0` (dpkg), fedora/opensuse
+   * `1.0-1` (`rpm -q --qf %{VERSION}-%{RELEASE}`), arch `1.0-1` (pacman -Q). When an install-only
+   * kernel is there several times, the newest. Works on stopped guests too (through chroot).
+   */
+  async packageVersion(vmid: number, pkg: string): Promise<string | null> {
+    return (await this.packageVersions(vmid, pkg)).at(-1) ?? null;
+  }
+
+  /** Every installed version of pkg, oldest first (fedora's kernel-core and opensuse's kernel-default stay side by side). */
+  async packageVersions(vmid: number, pkg: string): Promise<string[]> {
+    const versions = await this.flavourSpec(vmid).packageVersions(this.guest(vmid), pkg);
+    return [...versions].sort(compareVersions);
+  }
+
+  /** The guest's flavour ('debian' unless its spec says otherwise). */
+  flavour(vmid: number): GuestFlavour {
+    this.paths(vmid);
+    return this.guests.find((g) => g.vmid === vmid)?.flavour ?? 'debian';
   }
 
   /** The guest's /var/log/dpkg.log ('' when there is none). */
@@ -178,7 +172,7 @@ export class Lab {
 
   /** Whether path exists as the guest sees it (symlinks such as /var/run resolve inside the guest). */
   async fileExists(vmid: number, guestPath: string): Promise<boolean> {
-    return (await this.inspect(vmid, ['test', '-e', guestPath])).exitCode === 0;
+    return (await this.guest(vmid).inspect(['test', '-e', guestPath])).exitCode === 0;
   }
 
   async status(vmid: number): Promise<GuestStatus> {
@@ -197,25 +191,23 @@ export class Lab {
     return holdDpkgLock(this.pctPath, vmid, seconds);
   }
 
+  /** Holds the family's lock (see LockKind) from a perl process in the guest, until release() or `seconds`. */
+  holdPackageLock(vmid: number, seconds: number, kind: LockKind = 'frontend'): Promise<PackageLockHold> {
+    return this.flavourSpec(vmid).holdLock(this.guest(vmid), seconds, kind);
+  }
+
   /** Snapshot name → Date.now() when its create finished. */
   snapshotTimes(vmid: number): Record<string, number> {
     return this.snapshots.snapshotTimes(vmid);
   }
 
   /** Stops the guests, unmounts everything under dir and removes it. Safe to call twice. */
-  async destroy(): Promise<void> {
-    if (existsSync(this.pctPath)) {
-      for (const spec of this.guests) {
-        if (existsSync(this.paths(spec.vmid).conf) && (await this.isRunning(spec.vmid))) {
-          await runOk([this.pctPath, 'stop', String(spec.vmid)]);
-        }
-      }
-    }
-    await unmountBelow(this.dir);
-    const left = await mountsBelow(this.dir);
-    if (left.length > 0) throw new Error(`unable to destroy lab '${this.dir}' - still mounted: ${left.join(', ')}`);
-    await rm(this.dir, { recursive: true, force: true });
-    liveLabs.delete(this);
+  destroy(): Promise<void> {
+    return destroyLab(
+      this.dir,
+      this.pctPath,
+      this.guests.map((g) => g.vmid),
+    );
   }
 
   paths(vmid: number): GuestPaths {
@@ -227,10 +219,27 @@ export class Lab {
     return (await this.status(vmid)) === 'running';
   }
 
-  /** Runs argv in the guest, or with chroot into its root when it is stopped (read-only uses). */
-  private async inspect(vmid: number, argv: readonly string[]): Promise<RunResult> {
-    if (await this.isRunning(vmid)) return this.exec(vmid, argv);
-    return run(['chroot', this.paths(vmid).root, 'env', '-i', `PATH=${CLEAN_PATH}`, ...argv]);
+  private flavourSpec(vmid: number): Flavour {
+    return flavourOf(this.flavour(vmid));
+  }
+
+  private layout(vmid: number): GuestLayout {
+    const fl = this.flavourLabs.get(this.flavour(vmid));
+    if (!fl) throw new Error(`guest ${vmid}: flavour '${this.flavour(vmid)}' was not prepared`);
+    return { lower: fl.lower, hostUsr: fl.hostUsr, binds: fl.repoMounts };
+  }
+
+  /** The view of one guest that flavours work with. */
+  private guest(vmid: number): FlavourGuest {
+    const root = this.paths(vmid).root;
+    return {
+      vmid,
+      pctPath: this.pctPath,
+      root,
+      exec: (argv, opts) => this.exec(vmid, argv, opts),
+      execOk: (argv, opts) => this.execOk(vmid, argv, opts),
+      inspect: async (argv) => ((await this.isRunning(vmid)) ? this.exec(vmid, argv) : chrootRun(root, argv)),
+    };
   }
 
   private start(vmid: number): Promise<void> {

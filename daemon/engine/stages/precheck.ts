@@ -27,6 +27,12 @@ export const precheck: Stage = {
     if (!driver) return { status: 'halt', outcome: 'skipped', reason: `no driver for '${os.family}' (os ${os.id})` };
     ctx.driver = driver;
     ctx.result.driver = driver.name;
+    if (ctx.securityOnly && driver.securityMetadata === false) {
+      throw new PvepatchError(
+        'driver-unsupported',
+        `unable to patch ${target.guest.vmid} security-only - ${driver.name} publishes no security metadata; run without --security-only`,
+      );
+    }
     ctx.driverCtx = { transport, log: ctx.log, lockTimeoutMs: svc.config.lock_timeout * 1000 };
     ctx.log(`os ${os.prettyName ?? os.id}, driver ${driver.name}, transport ${transport.name}`);
     await checkFreeSpace(ctx);

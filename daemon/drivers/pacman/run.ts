@@ -1,0 +1,33 @@
+/** The one place the pacman driver talks to the transport. */
+import type { ExecResult } from '../../core/exec.js';
+import type { DriverContext } from '../types.js';
+
+export const READ_TIMEOUT_MS = 120_000;
+
+export interface RunOptions {
+  timeoutMs?: number;
+  /** Stream output lines to the log as they arrive. */
+  stream?: boolean;
+}
+
+/** Runs one argv in the guest; a non-zero exit is returned, not thrown. */
+export async function run(ctx: DriverContext, argv: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
+  const log = ctx.log;
+  log?.(`$ ${argv.join(' ')}`);
+  const onOutput = opts.stream && log ? lineSplitter(log) : undefined;
+  return ctx.transport.exec(argv, { timeoutMs: opts.timeoutMs ?? READ_TIMEOUT_MS, ...(onOutput ? { onOutput } : {}) });
+}
+
+function lineSplitter(log: (line: string) => void): (stream: 'stdout' | 'stderr', chunk: string) => void {
+  const rest = { stdout: '', stderr: '' };
+  return (stream, chunk) => {
+    const lines = (rest[stream] + chunk).split('\n');
+    rest[stream] = lines.pop() ?? '';
+    for (const line of lines) log(line);
+  };
+}
+
+/** stdout and stderr together, for the message parsers (pacman splits its reports between them). */
+export function output(res: ExecResult): string {
+  return `${res.stdout}\n${res.stderr}`;
+}
