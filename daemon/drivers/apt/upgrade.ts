@@ -3,8 +3,8 @@
  * cases), holds the admin set before are never touched, man-db's trigger is paused, and the result
  * is read back from dpkg rather than from apt's output.
  */
-import { errorMessage } from '../../core/errors.js';
 import { assertPackageNames } from '../../core/validate.js';
+import { withTemporaryHolds } from '../temporary-holds.js';
 import type { ChangedPackage, DriverContext, PendingUpdate, UpgradeOptions, UpgradeResult } from '../types.js';
 import { upgradeCommand } from './commands.js';
 import { restoreManDb, withManDbPaused } from './man-db.js';
@@ -66,36 +66,20 @@ async function runUpgrade(ctx: DriverContext, opts: UpgradeOptions): Promise<str
   return `${res.stdout}${res.stderr}`;
 }
 
-/**
- * Records `holds`, applies them, runs `fn`, then removes exactly those holds and clears the
- * record. When removal fails the record stays, so crash recovery can release them later; the
- * first error wins.
- */
-async function withRunHolds<T>(
+/** The run's own holds around `fn` (see withTemporaryHolds). */
+function withRunHolds<T>(
   ctx: DriverContext,
   holds: string[],
   record: UpgradeOptions['recordHolds'],
   fn: () => Promise<T>,
 ): Promise<T> {
-  if (holds.length === 0) return fn();
-  await record?.(holds);
-  let outcome: { ok: true; value: T } | { ok: false; error: unknown };
-  try {
-    await step.mark(ctx, 'hold', holds);
-    outcome = { ok: true, value: await fn() };
-  } catch (error) {
-    outcome = { ok: false, error };
-  }
-  try {
-    await step.mark(ctx, 'unhold', holds);
-  } catch (releaseError) {
-    if (outcome.ok) throw releaseError;
-    ctx.log?.(`warning: ${errorMessage(releaseError)}`);
-    throw outcome.error;
-  }
-  await record?.([]);
-  if (!outcome.ok) throw outcome.error;
-  return outcome.value;
+  return withTemporaryHolds(
+    ctx,
+    holds,
+    record,
+    { apply: (h) => step.mark(ctx, 'hold', h), release: (h) => step.mark(ctx, 'unhold', h) },
+    fn,
+  );
 }
 
 /** What the upgrade would change, from the simulation alone; nothing in the guest is touched. */

@@ -4,7 +4,7 @@
  * only a lock whose query is exactly the plain name, so repo- or version-bound admin locks on the
  * same name survive, and plain ones are left out of the run's locks in the first place.
  */
-import { errorMessage } from '../../core/errors.js';
+import { withTemporaryHolds } from '../temporary-holds.js';
 import type { DriverContext, UpgradeOptions } from '../types.js';
 import { PATCH_HOLD_PREFIX } from './commands.js';
 import { isPlainPackageLock, lockMatches, type ZypperLock } from './parse.js';
@@ -42,34 +42,18 @@ export function planLocks(
   return { holds, skippedPatches };
 }
 
-/**
- * Records `holds`, adds them, runs `fn`, then removes exactly those locks and clears the record.
- * When removal fails the record stays, so crash recovery can release them later; the first error
- * wins.
- */
-export async function withRunLocks<T>(
+/** The run's own holds around `fn` (see withTemporaryHolds). */
+export function withRunLocks<T>(
   ctx: DriverContext,
   holds: string[],
   record: UpgradeOptions['recordHolds'],
   fn: () => Promise<T>,
 ): Promise<T> {
-  if (holds.length === 0) return fn();
-  await record?.(holds);
-  let outcome: { ok: true; value: T } | { ok: false; error: unknown };
-  try {
-    await step.lock(ctx, 'add', holds);
-    outcome = { ok: true, value: await fn() };
-  } catch (error) {
-    outcome = { ok: false, error };
-  }
-  try {
-    await step.lock(ctx, 'remove', holds);
-  } catch (releaseError) {
-    if (outcome.ok) throw releaseError;
-    ctx.log?.(`warning: ${errorMessage(releaseError)}`);
-    throw outcome.error;
-  }
-  await record?.([]);
-  if (!outcome.ok) throw outcome.error;
-  return outcome.value;
+  return withTemporaryHolds(
+    ctx,
+    holds,
+    record,
+    { apply: (h) => step.lock(ctx, 'add', h), release: (h) => step.lock(ctx, 'remove', h) },
+    fn,
+  );
 }
