@@ -20,6 +20,16 @@ const LogQuery = z.object({
 
 export const API_VERSION = 'v1';
 
+/** Who asks: the unix socket is root-only, so its callers are root@pam; the CLI says it is the CLI. */
+export interface Caller {
+  user: string;
+  trigger: 'cli' | 'api';
+}
+
+function callerOf(req: Request): Caller {
+  return { user: 'root@pam', trigger: req.get('x-pvepatch-client') === 'cli' ? 'cli' : 'api' };
+}
+
 /** The daemon's REST API (served on a root-only unix socket). Answers are `{data}` or `{error}`. */
 export function createApp(engine: Engine, svc: EngineServices, version: string): express.Express {
   const app = express();
@@ -40,7 +50,7 @@ export function createApp(engine: Engine, svc: EngineServices, version: string):
   });
   r.post('/runs', async (req, res) => {
     const body = PlanBody.parse(req.body ?? {});
-    res.status(202).json({ data: await engine.startRun(body, { trigger: 'cli', user: 'root@pam' }) });
+    res.status(202).json({ data: await engine.startRun(body, callerOf(req)) });
   });
   r.get('/runs', (_req, res) => {
     res.json({ data: engine.listRuns() });

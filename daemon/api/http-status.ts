@@ -17,6 +17,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   'precheck-failed': 409,
   'patch-failed': 500,
   'driver-unsupported': 422,
+  'output-invalid': 502,
   'daemon-unavailable': 503,
   internal: 500,
 };

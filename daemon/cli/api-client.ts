@@ -28,7 +28,10 @@ export class ApiClient {
           socketPath: this.socket,
           path: `/api/v1${path}`,
           method,
-          headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+          headers: {
+            'x-pvepatch-client': 'cli',
+            ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          },
         },
         (res) => {
           let text = '';

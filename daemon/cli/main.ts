@@ -74,9 +74,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .action(async () => {
       const d = new Daemon(loadConfig(globals().config ? { path: globals().config! } : {}));
       await d.start();
+      // the first SIGTERM/SIGINT stops new work and lets each guest finish its stage; a second forces
       await new Promise<void>((resolve) => {
         for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve());
       });
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => d.force());
       await d.stop();
     });
   program

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { PvepatchError } from '../core/errors.js';
 import { CONFIG_KEYS, type Config, ConfigSchema } from './schema.js';
@@ -6,22 +6,30 @@ import { CONFIG_KEYS, type Config, ConfigSchema } from './schema.js';
 export const DEFAULT_CONFIG_PATH = '/etc/pvepatch/pvepatch.conf';
 const DEFAULT_PVE_CA = '/etc/pve/pve-root-ca.pem';
 
-/** Parses `key: value` lines (as /etc/vzdump.conf); '#' starts a comment. */
+/**
+ * Parses `key: value` lines (as /etc/vzdump.conf); '#' starts a comment. Errors name the line and
+ * the key, never a value: the file holds the API token.
+ */
 export function parseConfigText(text: string, source: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [i, raw] of text.split('\n').entries()) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
-    const m = /^([a-z_]+)\s*:\s*(.*)$/.exec(line);
-    if (!m) throw new PvepatchError('config-invalid', `${source} line ${i + 1}: expected 'key: value', got '${line}'`);
-    const key = m[1]!;
+    const colon = line.indexOf(':');
+    const key = colon > 0 ? line.slice(0, colon).trim() : '';
+    if (!/^[a-z_]{1,64}$/.test(key)) {
+      throw new PvepatchError(
+        'config-invalid',
+        `${source} line ${i + 1}: expected 'key: value' (the line is not shown, it may hold a secret)`,
+      );
+    }
     if (!(CONFIG_KEYS as string[]).includes(key)) {
       throw new PvepatchError(
         'config-invalid',
         `${source} line ${i + 1}: unknown key '${key}' (known: ${CONFIG_KEYS.join(', ')})`,
       );
     }
-    out[key] = m[2]!.trim();
+    out[key] = line.slice(colon + 1).trim();
   }
   return out;
 }
@@ -37,8 +45,10 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const explicit = opts.path ?? env.PVEPATCH_CONFIG;
   const path = explicit ?? DEFAULT_CONFIG_PATH;
   let fromFile: Record<string, string> = {};
-  if (existsSync(path)) fromFile = parseConfigText(readFileSync(path, 'utf8'), path);
-  else if (explicit)
+  if (existsSync(path)) {
+    checkFileSafety(path);
+    fromFile = parseConfigText(readFileSync(path, 'utf8'), path);
+  } else if (explicit)
     throw new PvepatchError('config-invalid', `unable to read config file '${path}' - it does not exist`);
   const fromEnv: Record<string, string> = {};
   for (const key of CONFIG_KEYS) {
@@ -51,6 +61,27 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     throw new PvepatchError('config-invalid', `invalid configuration (${path} and PVEPATCH_* variables) - ${problems}`);
   }
   return parsed.data;
+}
+
+/**
+ * The config file holds the API token and decides what the root daemon runs: it must belong to
+ * root (or, for a CLI run by another user, to that user) and be readable by its owner only.
+ */
+export function checkFileSafety(path: string, uid = process.getuid?.() ?? 0): void {
+  const st = statSync(path);
+  if (st.uid !== 0 && st.uid !== uid) {
+    throw new PvepatchError(
+      'config-invalid',
+      `unable to use config file '${path}' - it belongs to uid ${st.uid}, not root; run: chown root:root ${path}`,
+    );
+  }
+  if ((st.mode & 0o077) !== 0) {
+    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+    throw new PvepatchError(
+      'config-invalid',
+      `unable to use config file '${path}' - group or others may access it (mode ${mode}) and it holds the API token; run: chmod 600 ${path}`,
+    );
+  }
 }
 
 export interface DaemonSettings {
@@ -68,6 +99,12 @@ export function daemonSettings(cfg: Config): DaemonSettings {
     );
   }
   const node = cfg.node ?? hostname().split('.')[0]!;
+  if (cfg.pve_fingerprint && cfg.pve_ca) {
+    throw new PvepatchError(
+      'config-invalid',
+      'both pve_ca and pve_fingerprint are set - pin the certificate (pve_fingerprint) or trust a CA (pve_ca), not both',
+    );
+  }
   if (cfg.pve_fingerprint) return { token: cfg.pve_token, trust: { fingerprint: cfg.pve_fingerprint }, node };
   const caPath = cfg.pve_ca ?? DEFAULT_PVE_CA;
   let caPem: string;

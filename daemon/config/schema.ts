@@ -33,6 +33,18 @@ export const ConfigSchema = z.strictObject({
   lock_timeout: seconds(60, 3600),
   upgrade_timeout: seconds(900, 86_400),
   exec_timeout: seconds(300, 86_400),
+  /** All commands of one guest in one run together; no command starts after it. */
+  guest_timeout: seconds(7200, 7 * 86_400),
+  /** Seconds between background attempts to release holds and settle snapshot records left by a crash. */
+  recovery_retry: seconds(300, 86_400),
+  /** SIGTERM waits this long for each guest to finish its current step (fits TimeoutStopSec). */
+  stop_timeout: seconds(300, 86_400),
+  /** Output kept per guest command (head and tail); more is an error. */
+  exec_output_max_mb: z.coerce.number().int().min(1).max(1024).default(16),
+  /** Characters of one streamed output line kept in the run log. */
+  log_line_max: z.coerce.number().int().min(80).max(1_048_576).default(8192),
+  /** Size of one run's log; past it only outcomes and the final state are written. */
+  run_log_max_mb: z.coerce.number().int().min(1).max(10_240).default(64),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

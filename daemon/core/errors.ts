@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'precheck-failed'
   | 'patch-failed'
   | 'driver-unsupported'
+  | 'output-invalid'
   | 'daemon-unavailable'
   | 'internal';
 

@@ -1,17 +1,27 @@
 import { spawn } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 import { PvepatchError, UnreachableError } from './errors.js';
 
+export type OutputStream = 'stdout' | 'stderr';
+
 export interface ExecOptions {
-  /** Kill the process (SIGKILL after SIGTERM grace) after this many milliseconds. */
+  /** Kill the process group (SIGKILL after a 2 s SIGTERM grace) after this many milliseconds. */
   timeoutMs?: number;
   /** Written to stdin, then stdin is closed. */
   input?: string;
+  /** The child's whole environment; default MINIMAL_ENV, never the daemon's own. */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
-  /** Cap for each captured stream; output beyond it is dropped and `truncated` is set. */
+  /** Cap per captured stream; beyond it the head and the tail are kept and `truncated` is set. */
   maxOutputBytes?: number;
-  /** Called with each chunk as it arrives (for streaming into run logs). */
-  onOutput?: (stream: 'stdout' | 'stderr', chunk: string) => void;
+  /**
+   * What to do when a stream passes the cap: 'kill' ends the command at once (reads, whose answer
+   * is useless once cut); 'drain' keeps reading until it exits or times out (a transaction that
+   * must not be cut because it is chatty). Default 'kill'.
+   */
+  overflow?: 'kill' | 'drain';
+  /** Called with each decoded chunk as it arrives; an exception in it is caught and counted. */
+  onOutput?: (stream: OutputStream, chunk: string) => void;
 }
 
 export interface ExecResult {
@@ -19,16 +29,82 @@ export interface ExecResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** A stream passed maxOutputBytes: the text is head + marker + tail, never the whole. */
   truncated: boolean;
   durationMs: number;
   timedOut: boolean;
+  /** Bytes each stream really produced (also beyond the cap). */
+  bytes?: { stdout: number; stderr: number };
 }
 
-const DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
+export const DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
+/** What every child gets unless told otherwise: no token, no proxy, no locale from the daemon. */
+export const MINIMAL_ENV: Readonly<NodeJS.ProcessEnv> = Object.freeze({
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  LC_ALL: 'C',
+});
 
 /**
- * Runs a program with an argv array — never through a shell. A non-zero exit is data in the
- * result; this throws only when the program cannot be started at all.
+ * One captured stream: decodes UTF-8 across chunk boundaries, keeps the first and the last
+ * `max / 2` characters once more than `max` arrived, and counts every byte.
+ */
+class Capture {
+  private readonly decoder = new StringDecoder('utf8');
+  private head = '';
+  private tail = '';
+  private dropped = 0;
+  bytes = 0;
+  overflowed = false;
+
+  constructor(private readonly max: number) {}
+
+  /** Decodes a chunk, keeps what fits; returns the decoded text for streaming. */
+  push(chunk: Buffer): string {
+    this.bytes += chunk.length;
+    const text = this.decoder.write(chunk);
+    this.keep(text);
+    return text;
+  }
+
+  end(): string {
+    const text = this.decoder.end();
+    this.keep(text);
+    return text;
+  }
+
+  private keep(text: string): void {
+    if (text === '') return;
+    if (!this.overflowed && this.head.length + text.length <= this.max) {
+      this.head += text;
+      return;
+    }
+    if (!this.overflowed) {
+      this.overflowed = true;
+      const half = Math.floor(this.max / 2);
+      this.dropped = this.head.length - half;
+      this.tail = this.head.slice(half);
+      this.head = this.head.slice(0, half);
+    }
+    this.tail += text;
+    const half = this.max - this.head.length;
+    if (this.tail.length > half * 2) {
+      this.dropped += this.tail.length - half;
+      this.tail = this.tail.slice(-half);
+    }
+  }
+
+  text(): string {
+    if (!this.overflowed) return this.head;
+    const half = this.max - this.head.length;
+    const dropped = this.dropped + Math.max(0, this.tail.length - half);
+    return `${this.head}\n[... ${dropped} characters left out ...]\n${this.tail.slice(-half)}`;
+  }
+}
+
+/**
+ * Runs a program with an argv array — never through a shell — in its own process group, with a
+ * minimal environment and bounded output. A non-zero exit is data in the result; this throws
+ * only when the program cannot be started at all.
  */
 export function execArgv(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const [file, ...args] = argv;
@@ -36,18 +112,33 @@ export function execArgv(argv: readonly string[], opts: ExecOptions = {}): Promi
   const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out = { stdout: '', stderr: '' };
-    let truncated = false;
+    const child = spawn(file, args, {
+      env: opts.env ?? MINIMAL_ENV,
+      cwd: opts.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const cap = { stdout: new Capture(max), stderr: new Capture(max) };
     let timedOut = false;
+    let killed = false;
     let timer: NodeJS.Timeout | undefined;
-    const collect = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
-      const text = chunk.toString('utf8');
-      opts.onOutput?.(stream, text);
-      if (out[stream].length + text.length > max) {
-        truncated = true;
-        out[stream] += text.slice(0, Math.max(0, max - out[stream].length));
-      } else out[stream] += text;
+    const kill = () => {
+      if (killed) return;
+      killed = true;
+      signalGroup(child.pid, 'SIGTERM');
+      setTimeout(() => signalGroup(child.pid, 'SIGKILL'), 2000).unref();
+    };
+    const emit = (stream: OutputStream, text: string) => {
+      if (text === '' || !opts.onOutput) return;
+      try {
+        opts.onOutput(stream, text);
+      } catch {
+        // a failing log writer must not take the command (or the daemon) down with it
+      }
+    };
+    const collect = (stream: OutputStream) => (chunk: Buffer) => {
+      emit(stream, cap[stream].push(chunk));
+      if (cap[stream].overflowed && (opts.overflow ?? 'kill') === 'kill') kill();
     };
     child.stdout.on('data', collect('stdout'));
     child.stderr.on('data', collect('stderr'));
@@ -57,22 +148,42 @@ export function execArgv(argv: readonly string[], opts: ExecOptions = {}): Promi
       reject(new UnreachableError(`unable to run '${file}' - ${err.message}`, { cause: err }));
     });
     child.on('exit', () => {
-      // after a timeout, a grandchild may still hold the pipes open; stop waiting for it
-      if (!timedOut) return;
+      // after a kill, a grandchild may still hold the pipes open; stop waiting for it
+      if (!killed) return;
       child.stdout.destroy();
       child.stderr.destroy();
     });
     child.on('close', (exitCode, signal) => {
       if (timer) clearTimeout(timer);
-      resolve({ exitCode, signal, ...out, truncated, durationMs: Date.now() - started, timedOut });
+      emit('stdout', cap.stdout.end());
+      emit('stderr', cap.stderr.end());
+      resolve({
+        exitCode,
+        signal,
+        stdout: cap.stdout.text(),
+        stderr: cap.stderr.text(),
+        truncated: cap.stdout.overflowed || cap.stderr.overflowed,
+        durationMs: Date.now() - started,
+        timedOut,
+        bytes: { stdout: cap.stdout.bytes, stderr: cap.stderr.bytes },
+      });
     });
     if (opts.timeoutMs !== undefined) {
       timer = setTimeout(() => {
         timedOut = true;
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+        kill();
       }, opts.timeoutMs);
     }
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** Signals the child's whole process group (it leads one: spawned detached). */
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
 }

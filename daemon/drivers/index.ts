@@ -9,6 +9,8 @@ import { zypperDriver } from './zypper/index.js';
 
 /**
  * The explicit driver registry: one line per package-manager family, keyed by the folder name.
+ * Detection (detect.ts) is derived from it; where two drivers serve the same os-release IDs the
+ * earlier line wins when its program is present (dnf before yum).
  * `test/drivers/registry.test.ts` fails when a driver folder exists without its line here.
  */
 export const drivers = new Map<string, Driver>();

@@ -6,6 +6,9 @@ export interface OsRelease {
   versionId: string | null;
 }
 
+/** A guest decides what its os-release says; pvepatch keeps at most this much of a field. */
+const MAX_FIELD = 200;
+
 /**
  * Parses os-release(5): `KEY=value` lines, values optionally in double quotes (with `\"`, `\\`,
  * `\$`, `` \` `` escapes) or single quotes; comments and malformed lines are ignored.
@@ -18,16 +21,18 @@ export function parseOsRelease(text: string): OsRelease {
     if (!m?.[1] || m[2] === undefined) continue;
     fields.set(m[1], unquote(m[2]));
   }
-  const id = fields.get('ID')?.toLowerCase() || null;
+  const id = fields.get('ID')?.toLowerCase().slice(0, MAX_FIELD) || null;
   const idLike = (fields.get('ID_LIKE') ?? '')
     .toLowerCase()
+    .slice(0, MAX_FIELD)
     .split(/\s+/)
-    .filter((s) => s.length > 0);
+    .filter((s) => s.length > 0)
+    .slice(0, 10);
   return {
     id,
     idLike,
-    prettyName: fields.get('PRETTY_NAME') || fields.get('NAME') || null,
-    versionId: fields.get('VERSION_ID') || null,
+    prettyName: (fields.get('PRETTY_NAME') || fields.get('NAME') || '').slice(0, MAX_FIELD) || null,
+    versionId: fields.get('VERSION_ID')?.slice(0, MAX_FIELD) || null,
   };
 }
 

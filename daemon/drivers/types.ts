@@ -1,4 +1,4 @@
-import type { Transport } from '../transports/types.js';
+import type { GuestExec } from './shared/guest-exec.js';
 
 /** One pending update, in the field names established by patch-management tools. */
 export interface PendingUpdate {
@@ -29,7 +29,6 @@ export interface UpgradeOptions {
    * exactly those; called again with [] once they are removed.
    */
   recordHolds?: (holds: string[]) => Promise<void>;
-  log?: (line: string) => void;
 }
 
 export interface UpgradeResult {
@@ -40,7 +39,7 @@ export interface UpgradeResult {
   /** Config files left beside the kept ones, e.g. /etc/x.conf.dpkg-dist, .rpmnew, .pacnew. */
   conffilesPending: string[];
   /** Services the family's own tooling says need a restart (needs-restarting, zypper ps, …); [] if unknown. */
-  servicesToRestart?: string[];
+  servicesToRestart: string[];
   /** Holds that existed before the run (never touched). */
   adminHolds: string[];
   output: string;
@@ -52,9 +51,11 @@ export interface PrecheckResult {
   problems: string[];
 }
 
+/** What every driver call gets: the guest (through the one exec layer), a log, the lock wait. */
 export interface DriverContext {
-  transport: Transport;
-  log?: (line: string) => void;
+  exec: GuestExec;
+  /** pvepatch's own statements about this guest. */
+  log?: ((text: string) => void) | undefined;
   /** How long to wait for the package manager's lock before giving up. */
   lockTimeoutMs?: number;
 }
@@ -62,8 +63,15 @@ export interface DriverContext {
 /** One package-manager family. Parsers live in parse.ts, argv builders in commands.ts. */
 export interface Driver {
   readonly name: string;
-  /** os-release IDs (and ID_LIKE entries) this driver serves. */
+  /** os-release IDs (and ID_LIKE entries) this driver serves; detection is derived from these. */
   readonly osIds: readonly string[];
+  /** Proxmox LXC `ostype` values that point to this family when os-release names none. */
+  readonly ostypes?: readonly string[];
+  /**
+   * A program that must be executable in the guest for this driver to serve it; of several
+   * drivers serving one ID (dnf, yum), the first in registry order whose program exists wins.
+   */
+  readonly binary?: string;
   /** false when the family publishes no security metadata (pacman, apk): security-only runs are refused. */
   readonly securityMetadata?: boolean;
   refresh(ctx: DriverContext): Promise<void>;

@@ -1,5 +1,5 @@
+import type { GuestExec } from '../drivers/shared/guest-exec.js';
 import type { Driver, DriverContext, PendingUpdate } from '../drivers/types.js';
-import type { Transport } from '../transports/types.js';
 import type { EngineServices, GuestResult, Target } from './types.js';
 
 /** Everything the stages of one guest share. */
@@ -10,9 +10,18 @@ export interface GuestContext {
   dryRun: boolean;
   securityOnly: boolean;
   exclude: string[];
-  log: (line: string) => void;
+  /** pvepatch's own statements about this guest (any text; every line gets the guest's prefix). */
+  log: (text: string, opts?: { essential?: boolean }) => void;
+  /** Lines the guest itself printed (quoted in the log). */
+  output: (line: string) => void;
+  /** Epoch ms after which no command may start in this guest (guest_timeout). */
+  deadline: number;
+  /** True once the daemon is stopping: no further stage starts. */
+  stopping: () => boolean;
   result: GuestResult;
-  transport?: Transport;
+  /** The LXC `ostype` from the guest's config (a detection hint), once read. */
+  ostype?: string;
+  exec?: GuestExec;
   driver?: Driver;
   driverCtx?: DriverContext;
   updates?: PendingUpdate[];

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage, PvepatchError } from '../core/errors.js';
+import { escapeDeep } from '../core/escape.js';
 import { newRunId } from '../core/run-id.js';
 import { assertPackageNames } from '../core/validate.js';
 import { parseSelector } from '../proxmox/selectors.js';
@@ -9,9 +10,10 @@ import { RunLog, readRunLog } from '../store/run-log.js';
 import type { RunSummary } from '../store/state.js';
 import type { GuestContext } from './context.js';
 import { runGuest } from './guest-run.js';
+import { Maintenance } from './maintenance.js';
 import { planGuest } from './plan.js';
 import { mapLimit } from './pool.js';
-import { recoverAtStart } from './recovery.js';
+import { markInterrupted } from './recovery.js';
 import { resolveTargets } from './targets.js';
 import type { EngineServices, GuestPlan, GuestResult, PlanRequest, RunReport, Target } from './types.js';
 
@@ -20,27 +22,51 @@ export interface RunMeta {
   user: string;
 }
 
+const OUTCOMES = ['updated', 'would-update', 'up-to-date', 'skipped', 'refused', 'failed', 'interrupted'] as const;
+
+interface ActiveRun {
+  summary: RunSummary;
+  log: RunLog;
+  work: Promise<RunReport>;
+  /** vmid → the stage it is in, for the final line of a forced stop. */
+  stages: Map<number, string>;
+}
+
 /** Plans and runs patch jobs; each run is a tracked worker identified by its run id. */
 export class Engine {
   private readonly svc: EngineServices;
-  private readonly active = new Map<string, Promise<RunReport>>();
-  /** vmid → run id of the run patching it now; one run per guest at a time. */
+  private readonly active = new Map<string, ActiveRun>();
+  /** vmid → run id (or 'recovery') of what is working in the guest now; one at a time. */
   private readonly busy = new Map<number, string>();
+  private stopRequested = false;
+  readonly maintenance: Maintenance;
 
-  constructor(svc: EngineServices) {
+  constructor(svc: EngineServices, daemonLog: (line: string) => void = () => {}) {
     this.svc = svc;
+    this.maintenance = new Maintenance(
+      svc,
+      (vmid) => this.reserve(vmid, 'recovery'),
+      daemonLog,
+      svc.config.recovery_retry * 1000,
+    );
   }
 
   get logDir(): string {
     return this.svc.config.log_dir;
   }
 
+  get stopping(): boolean {
+    return this.stopRequested;
+  }
+
+  /** Local start-up work only (no guest, no API): runs left running are marked interrupted. */
   async start(log: (line: string) => void): Promise<void> {
     mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
-    await recoverAtStart(this.svc, log);
+    await markInterrupted(this.svc, log);
   }
 
   async plan(req: PlanRequest): Promise<GuestPlan[]> {
+    this.refuseWhenStopping();
     const exclude = validateRequest(req);
     const targets = await resolveTargets(this.svc, req.selector);
     return mapLimit(targets, this.svc.config.concurrency, (t) =>
@@ -50,8 +76,10 @@ export class Engine {
 
   /** Validates, resolves the guests, then returns the run id while the run goes on. */
   async startRun(req: PlanRequest, meta: RunMeta): Promise<RunSummary> {
+    this.refuseWhenStopping();
     const exclude = validateRequest(req);
     const targets = await resolveTargets(this.svc, req.selector);
+    this.refuseWhenStopping();
     const only = targets.length === 1 ? String(targets[0]!.guest.vmid) : '';
     const id = newRunId({ node: this.svc.node, type: req.dry_run ? 'dryrun' : 'run', vmid: only, ...meta });
     const summary: RunSummary = {
@@ -65,21 +93,28 @@ export class Engine {
       guests: {},
     };
     await this.svc.store.upsertRun(summary);
-    const log = new RunLog(this.logDir, id);
+    const log = new RunLog(this.logDir, id, { maxBytes: this.svc.config.run_log_max_mb * 1024 * 1024 });
     log.open();
-    log.write(`pvepatch run ${id}`);
+    log.write(`pvepatch run ${id}`, { essential: true });
     log.write(
-      `selector: ${summary.selector}; exclude: ${exclude.join(',') || '-'}; dry run: ${summary.dry_run ? 'yes' : 'no'}; security only: ${summary.security_only ? 'yes' : 'no'}`,
+      `selector: ${summary.selector}; exclude: ${exclude.join(',') || '-'}; dry run: ${summary.dry_run ? 'yes' : 'no'}; security only: ${summary.security_only ? 'yes' : 'no'}; started by ${meta.user} (${meta.trigger})`,
+      { essential: true },
     );
-    const work = this.execute(summary, targets, log);
-    this.active.set(id, work);
-    work.finally(() => this.active.delete(id)).catch(() => {});
-    return summary;
+    const run: ActiveRun = { summary, log, stages: new Map(), work: Promise.resolve(undefined as never) };
+    run.work = this.execute(run, targets);
+    this.active.set(id, run);
+    run.work
+      .finally(() => {
+        this.active.delete(id);
+        this.maintenance.kick();
+      })
+      .catch(() => {});
+    return { ...summary };
   }
 
   /** Resolves when the run has ended (immediately for finished runs). */
   async waitRun(id: string): Promise<void> {
-    await this.active.get(id)?.catch(() => {});
+    await this.active.get(id)?.work.catch(() => {});
   }
 
   getRun(id: string): RunSummary | undefined {
@@ -102,69 +137,137 @@ export class Engine {
     return readRunLog(this.logDir, id, start, limit);
   }
 
-  private async execute(summary: RunSummary, targets: Target[], log: RunLog): Promise<RunReport> {
+  /** SIGTERM: no new run or stage starts; each guest finishes the stage it is in. */
+  requestStop(): void {
+    this.stopRequested = true;
+    this.maintenance.stop();
+  }
+
+  /** Resolves true once every run has ended, false when `limitMs` passed first. */
+  async drain(limitMs: number, abort?: Promise<void>): Promise<boolean> {
+    const all = Promise.all([...this.active.values()].map((r) => r.work.catch(() => {}))).then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), limitMs);
+    });
+    const aborted = abort ? abort.then(() => false) : new Promise<boolean>(() => {});
+    try {
+      return await Promise.race([all, limit, aborted]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The stop limit passed (or a second SIGTERM): every run still active gets its final line and
+   * is marked interrupted now; holds it recorded stay recorded for recovery at the next start.
+   */
+  async forceStop(): Promise<void> {
+    for (const run of this.active.values()) {
+      const where = [...run.stages].map(([vmid, stage]) => `${vmid} in stage '${stage}'`).join(', ') || 'no guest';
+      const reason = `interrupted - the daemon was stopped before the run ended (${where})`;
+      run.log.finish(`TASK ERROR: ${reason}`);
+      Object.assign(run.summary, { state: 'interrupted', ended_at: new Date().toISOString(), error: reason });
+      await this.svc.store.upsertRun(run.summary);
+    }
+  }
+
+  private refuseWhenStopping(): void {
+    if (this.stopRequested)
+      throw new PvepatchError(
+        'daemon-unavailable',
+        'unable to start work - the daemon is stopping; retry once it runs again',
+      );
+  }
+
+  /** Takes a guest for `owner`; returns the release function, or null when someone else has it. */
+  private reserve(vmid: number, owner: string): (() => void) | null {
+    if (this.busy.has(vmid)) return null;
+    this.busy.set(vmid, owner);
+    return () => {
+      if (this.busy.get(vmid) === owner) this.busy.delete(vmid);
+    };
+  }
+
+  private async execute(run: ActiveRun, targets: Target[]): Promise<RunReport> {
+    const { summary, log } = run;
     const results = await mapLimit(targets, this.svc.config.concurrency, async (t) => {
-      const r = await this.guestWithGuard(summary, t, log);
+      const r = await this.guestWithGuard(run, t);
       summary.guests[String(r.vmid)] = r.outcome;
       await this.svc.store.upsertRun(summary);
       return r;
     });
-    const failed = results.filter((r) => r.outcome === 'failed');
-    const refused = results.filter((r) => r.outcome === 'refused');
-    summary.state = failed.length > 0 ? 'error' : refused.length > 0 ? 'warnings' : 'ok';
-    summary.ended_at = new Date().toISOString();
+    if (summary.state !== 'running') return this.reportOf(summary, results); // a forced stop closed it
+    const count = (o: string) => results.filter((r) => r.outcome === o);
+    const [failed, refused, interrupted] = [count('failed'), count('refused'), count('interrupted')];
     if (failed.length > 0) summary.error = `${failed.length} guest(s) failed: ${failed.map((r) => r.vmid).join(', ')}`;
-    const report: RunReport = {
-      id: summary.id,
-      state: summary.state,
-      started_at: summary.started_at,
-      ended_at: summary.ended_at,
-      dry_run: summary.dry_run,
-      exclude: summary.exclude,
-      guests: results,
-    };
-    summary.report = join(this.logDir, `${summary.id}.json`);
-    writeFileSync(summary.report, `${JSON.stringify(report, null, 1)}\n`, { mode: 0o600 });
-    await this.svc.store.upsertRun(summary);
-    const counts = ['updated', 'would-update', 'up-to-date', 'skipped', 'refused', 'failed']
-      .map((o) => `${results.filter((r) => r.outcome === o).length} ${o}`)
-      .join(', ');
-    log.write(`summary: ${counts}`);
+    else if (interrupted.length > 0)
+      summary.error = `interrupted - the daemon stopped before ${interrupted.map((r) => r.vmid).join(', ')} were done`;
+    const state: RunSummary['state'] =
+      failed.length > 0 ? 'error' : interrupted.length > 0 ? 'interrupted' : refused.length > 0 ? 'warnings' : 'ok';
+    const ended = new Date().toISOString();
+    const report = { ...this.reportOf(summary, results), state, ended_at: ended };
+    const path = join(this.logDir, `${summary.id}.json`);
+    writeFileSync(path, `${JSON.stringify(escapeDeep(report), null, 1)}\n`, { mode: 0o600 });
+    log.write(`summary: ${OUTCOMES.map((o) => `${count(o).length} ${o}`).join(', ')}`, { essential: true });
+    // the log's final line before the state: whoever sees the run ended can read its whole log
     log.finish(
-      failed.length > 0
+      summary.error
         ? `TASK ERROR: ${summary.error}`
         : refused.length > 0
           ? `TASK WARNINGS: ${refused.length}`
           : 'TASK OK',
     );
+    Object.assign(summary, { state, ended_at: ended, report: path });
+    await this.svc.store.upsertRun(summary);
     return report;
   }
 
-  private async guestWithGuard(summary: RunSummary, target: Target, log: RunLog): Promise<GuestResult> {
+  private reportOf(summary: RunSummary, guests: GuestResult[]): RunReport {
+    return {
+      id: summary.id,
+      state: summary.state,
+      started_at: summary.started_at,
+      ended_at: summary.ended_at ?? new Date().toISOString(),
+      dry_run: summary.dry_run,
+      exclude: summary.exclude,
+      guests,
+    };
+  }
+
+  private async guestWithGuard(run: ActiveRun, target: Target): Promise<GuestResult> {
     const g = target.guest;
-    const label = `${g.type === 'lxc' ? 'CT' : 'VM'} ${g.vmid}`;
+    const prefix = () => `${new Date().toISOString()} ${g.type === 'lxc' ? 'CT' : 'VM'} ${g.vmid}: `;
     const ctx: GuestContext = {
       svc: this.svc,
       target,
-      runId: summary.id,
-      dryRun: summary.dry_run,
-      securityOnly: summary.security_only ?? false,
-      exclude: summary.exclude,
-      log: (line) => log.write(`${new Date().toISOString()} ${label}: ${line}`),
+      runId: run.summary.id,
+      dryRun: run.summary.dry_run,
+      securityOnly: run.summary.security_only ?? false,
+      exclude: run.summary.exclude,
+      log: (text, o) => run.log.write(text, { prefix: prefix(), essential: o?.essential ?? false }),
+      output: (line) => run.log.write(line, { prefix: `${prefix()}| ` }),
+      deadline: Date.now() + this.svc.config.guest_timeout * 1000,
+      stopping: () => this.stopRequested,
       result: { vmid: g.vmid, name: g.name, outcome: 'skipped' },
     };
-    const other = this.busy.get(g.vmid);
-    if (other && !target.skip_reason) {
-      ctx.target = { ...target, skip_reason: `guest is being patched by run ${other}` };
+    if (target.skip_reason) return runGuest(ctx);
+    const release = this.reserve(g.vmid, run.summary.id);
+    if (!release) {
+      const other = this.busy.get(g.vmid);
+      const why = other === 'recovery' ? 'pvepatch is releasing holds an interrupted run left' : `run ${other}`;
+      ctx.target = { ...target, skip_reason: `guest is busy - ${why}; retry shortly` };
       return runGuest(ctx);
     }
-    if (!target.skip_reason) this.busy.set(g.vmid, summary.id);
+    const stages = run.stages;
     try {
-      return await runGuest(ctx);
+      stages.set(g.vmid, 'start');
+      return await runGuest(ctx, undefined, (stage) => stages.set(g.vmid, stage));
     } catch (err) {
       return { ...ctx.result, outcome: 'failed', reason: errorMessage(err) };
     } finally {
-      if (this.busy.get(g.vmid) === summary.id) this.busy.delete(g.vmid);
+      stages.delete(g.vmid);
+      release();
     }
   }
 }

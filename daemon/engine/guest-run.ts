@@ -20,10 +20,19 @@ export const STAGES: readonly Stage[] = [gate, precheck, gate, protect, patch];
  */
 const TOUCHES_GUEST: ReadonlySet<string> = new Set(['patch']);
 
-export async function runGuest(ctx: GuestContext, stages: readonly Stage[] = STAGES): Promise<GuestResult> {
-  const { result } = ctx;
+/**
+ * Runs the stages in order. A stage, once started, runs to its end; a daemon that is stopping
+ * starts no further stage and the guest ends "interrupted" where it stands.
+ */
+export async function runGuest(
+  ctx: GuestContext,
+  stages: readonly Stage[] = STAGES,
+  onStage: (name: string) => void = () => {},
+): Promise<GuestResult> {
   if (ctx.target.skip_reason) return finish(ctx, 'skipped', ctx.target.skip_reason);
   for (const stage of stages) {
+    if (ctx.stopping()) return finish(ctx, 'interrupted', `daemon stopping - stopped before stage '${stage.name}'`);
+    onStage(stage.name);
     try {
       const r = await stage.run(ctx);
       if (r.status === 'halt') return finish(ctx, r.outcome, r.reason);
@@ -33,10 +42,12 @@ export async function runGuest(ctx: GuestContext, stages: readonly Stage[] = STA
     }
   }
   return finish(ctx, 'updated', undefined);
-  function finish(c: GuestContext, outcome: GuestOutcome, reason: string | undefined): GuestResult {
-    result.outcome = outcome;
-    if (reason !== undefined) result.reason = reason;
-    c.log(`${outcome}${reason ? `: ${reason}` : ''}`);
-    return result;
-  }
+}
+
+function finish(c: GuestContext, outcome: GuestOutcome, reason: string | undefined): GuestResult {
+  c.result.outcome = outcome;
+  if (reason !== undefined) c.result.reason = reason;
+  if (c.exec) c.result.exec = { count: c.exec.execs, guest_ms: c.exec.guestMs };
+  c.log(`${outcome}${reason ? `: ${reason}` : ''}`, { essential: true });
+  return c.result;
 }

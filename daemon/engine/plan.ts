@@ -1,4 +1,5 @@
 import { errorMessage } from '../core/errors.js';
+import { guestConfig } from '../proxmox/inventory.js';
 import type { GuestContext } from './context.js';
 import { precheck } from './stages/precheck.js';
 import type { EngineServices, GuestPlan, Target } from './types.js';
@@ -46,9 +47,14 @@ export async function planGuest(
     securityOnly,
     exclude,
     log: () => {},
+    output: () => {},
+    deadline: Date.now() + svc.config.guest_timeout * 1000,
+    stopping: () => false,
     result: { vmid: g.vmid, name: g.name, outcome: 'skipped' },
   };
   try {
+    const cfg = await guestConfig(svc.client, g);
+    if (cfg.ostype) ctx.ostype = cfg.ostype;
     const r = await precheck.run(ctx);
     if (r.status === 'halt' && r.outcome === 'skipped') plan.skip_reason = r.reason;
   } catch (err) {

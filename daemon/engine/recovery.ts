@@ -1,15 +1,19 @@
+/**
+ * After a crash or a hard stop: runs still marked running are marked interrupted (never re-run)
+ * before the daemon serves anything; then, in the background, holds an interrupted run added inside
+ * guests are removed and snapshot records are settled — retried until they succeed.
+ */
 import { errorMessage } from '../core/errors.js';
 import { getDriver } from '../drivers/index.js';
+import { GuestExec } from '../drivers/shared/guest-exec.js';
 import type { Guest } from '../proxmox/inventory.js';
 import { finalState, RunLog, readRunLog } from '../store/run-log.js';
+import type { PendingHolds } from '../store/state.js';
 import { createTransport } from '../transports/index.js';
 import type { EngineServices } from './types.js';
 
-/**
- * After a crash: runs still marked running are marked interrupted (never re-run), their logs get
- * a final line, and holds an interrupted run added inside guests are removed.
- */
-export async function recoverAtStart(svc: EngineServices, log: (line: string) => void): Promise<void> {
+/** Marks every run still 'running' as interrupted and closes its log; local, fast, before READY. */
+export async function markInterrupted(svc: EngineServices, log: (line: string) => void): Promise<void> {
   for (const run of svc.store.data.runs.filter((r) => r.state === 'running')) {
     run.state = 'interrupted';
     run.ended_at = new Date().toISOString();
@@ -26,31 +30,65 @@ export async function recoverAtStart(svc: EngineServices, log: (line: string) =>
     await svc.store.upsertRun(run);
     log(`run ${run.id} marked interrupted`);
   }
+}
+
+/** Takes a guest for recovery work; null when a run holds it now (try again later). */
+export type Reserve = (vmid: number) => (() => void) | null;
+
+/** Releases every recorded hold it can; returns how many records remain. Each attempt is logged. */
+export async function releasePendingHolds(
+  svc: EngineServices,
+  reserve: Reserve,
+  log: (line: string) => void,
+): Promise<number> {
   for (const entry of [...svc.store.data.pending_holds]) {
-    const driver = getDriver(entry.driver);
-    const guest: Guest = {
-      vmid: entry.vmid,
-      node: entry.node,
-      type: 'lxc',
-      name: '',
-      status: 'running',
-      template: false,
-      tags: [],
-    };
+    const release = reserve(entry.vmid);
+    if (!release) {
+      log(`holds ${entry.holds.join(', ')} in ${entry.vmid} (run ${entry.run_id}) wait - a run is using the guest`);
+      continue;
+    }
     try {
-      if (!driver) throw new Error(`unknown driver '${entry.driver}'`);
-      const transport = createTransport('pct', guest, {
-        pctPath: svc.config.pct,
-        localNode: svc.node,
-        defaultTimeoutMs: svc.config.exec_timeout * 1000,
-      });
-      await driver.releaseHolds({ transport, lockTimeoutMs: svc.config.lock_timeout * 1000 }, entry.holds);
+      await releaseOne(svc, entry, log);
       await svc.store.setPendingHolds({ ...entry, holds: [] });
-      log(`released holds ${entry.holds.join(', ')} left in CT ${entry.vmid} by run ${entry.run_id}`);
+      log(`released holds ${entry.holds.join(', ')} left in ${label(entry)} by run ${entry.run_id}`);
     } catch (err) {
-      log(
-        `unable to release holds ${entry.holds.join(', ')} in CT ${entry.vmid} - ${errorMessage(err)}; will retry at next start`,
-      );
+      log(`unable to release holds ${entry.holds.join(', ')} in ${label(entry)} - ${errorMessage(err)}; will retry`);
+    } finally {
+      release();
     }
   }
+  return svc.store.data.pending_holds.length;
+}
+
+function label(e: PendingHolds): string {
+  return `${e.type === 'lxc' ? 'CT' : 'VM'} ${e.vmid}`;
+}
+
+async function releaseOne(svc: EngineServices, entry: PendingHolds, log: (line: string) => void): Promise<void> {
+  const driver = getDriver(entry.driver);
+  if (!driver) throw new Error(`unknown driver '${entry.driver}'`);
+  const guest: Guest = {
+    vmid: entry.vmid,
+    node: entry.node,
+    type: entry.type,
+    name: '',
+    status: 'running',
+    template: false,
+    tags: [],
+  };
+  const transport = createTransport(entry.transport, guest, {
+    pctPath: svc.config.pct,
+    localNode: svc.node,
+    defaultTimeoutMs: svc.config.exec_timeout * 1000,
+  });
+  const prefix = `${label(entry)}: `;
+  const exec = new GuestExec(transport, {
+    log: (t) => log(prefix + t),
+    deadline: Date.now() + svc.config.exec_timeout * 1000,
+    maxOutputBytes: svc.config.exec_output_max_mb * 1024 * 1024,
+  });
+  await driver.releaseHolds(
+    { exec, log: (t) => log(prefix + t), lockTimeoutMs: svc.config.lock_timeout * 1000 },
+    entry.holds,
+  );
 }

@@ -57,6 +57,12 @@ export interface GuestResult {
   reboot_required?: boolean;
   reboot_packages?: string[];
   conffiles_pending?: string[];
+  /** Services the family's tooling says need a restart after the upgrade. */
+  services_to_restart?: string[];
+  /** Holds that existed before the run (never touched). */
+  admin_holds?: string[];
+  /** Commands run in the guest and the time spent waiting for them. */
+  exec?: { count: number; guest_ms: number };
 }
 
 export interface RunReport {

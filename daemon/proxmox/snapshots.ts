@@ -11,6 +11,8 @@ export interface Snapshot {
 }
 
 export const SNAPSHOT_PREFIX = 'pvepatch-';
+/** Exactly the names snapshotName makes; retention never touches any other name. */
+export const SNAPSHOT_NAME = /^pvepatch-\d{8}-\d{6}$/;
 
 const SnapshotList = z.array(
   z.looseObject({ name: z.string(), snaptime: z.coerce.number().optional(), description: z.string().optional() }),
@@ -42,11 +44,12 @@ export async function createSnapshot(
   client: ProxmoxClient,
   g: GuestAddr,
   name: string,
-  opts: { description?: string; timeoutMs?: number } = {},
+  opts: { description?: string; timeoutMs?: number; onUpid?: (upid: string) => Promise<void> } = {},
 ): Promise<TaskOutcome> {
   const what = `snapshot ${g.type === 'lxc' ? 'CT' : 'VM'} ${g.vmid} as '${name}'`;
   try {
     const upid = await client.request<string>('POST', base(g), { snapname: name, description: opts.description });
+    await opts.onUpid?.(upid);
     const outcome = await waitForTask(client, upid, { what, timeoutMs: opts.timeoutMs ?? 600_000 });
     const names = (await listSnapshots(client, g)).map((s) => s.name);
     if (!names.includes(name))
@@ -67,12 +70,32 @@ export async function deleteSnapshot(client: ProxmoxClient, g: GuestAddr, name: 
   return waitForTask(client, upid, { what: `delete snapshot '${name}' of ${g.vmid}`, timeoutMs });
 }
 
-/** Deletes the oldest pvepatch snapshots beyond `keep`; never touches snapshots it did not name. */
-export async function pruneSnapshots(client: ProxmoxClient, g: GuestAddr, keep: number): Promise<string[]> {
-  const ours = (await listSnapshots(client, g))
-    .filter((s) => s.name.startsWith(SNAPSHOT_PREFIX))
+export interface PruneHooks {
+  /** Called before the DELETE is sent (so a crash mid-delete is settled at start-up). */
+  deleting(name: string): Promise<void>;
+  deleted(name: string): Promise<void>;
+}
+
+/**
+ * Deletes the oldest pvepatch snapshots beyond `keep`: only names of pvepatch's exact pattern that
+ * pvepatch itself recorded (`ours`); an admin's snapshots, even one named like pvepatch's, are
+ * never touched.
+ */
+export async function pruneSnapshots(
+  client: ProxmoxClient,
+  g: GuestAddr,
+  keep: number,
+  ours: ReadonlySet<string>,
+  hooks: PruneHooks,
+): Promise<string[]> {
+  const mine = (await listSnapshots(client, g))
+    .filter((s) => SNAPSHOT_NAME.test(s.name) && ours.has(s.name))
     .sort((a, b) => (a.snaptime ?? 0) - (b.snaptime ?? 0) || a.name.localeCompare(b.name));
-  const doomed = ours.slice(0, Math.max(0, ours.length - keep)).map((s) => s.name);
-  for (const name of doomed) await deleteSnapshot(client, g, name);
+  const doomed = mine.slice(0, Math.max(0, mine.length - keep)).map((s) => s.name);
+  for (const name of doomed) {
+    await hooks.deleting(name);
+    await deleteSnapshot(client, g, name);
+    await hooks.deleted(name);
+  }
   return doomed;
 }

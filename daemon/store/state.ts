@@ -1,12 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
+import { z } from 'zod';
+import { PvepatchError } from '../core/errors.js';
 import { DurableJSONFile } from './durable-json-file.js';
 
 export type RunState = 'running' | 'ok' | 'warnings' | 'error' | 'interrupted';
 
 /** The outcome of one guest in a run. */
-export type GuestOutcome = 'updated' | 'up-to-date' | 'would-update' | 'skipped' | 'refused' | 'failed';
+export type GuestOutcome = 'updated' | 'up-to-date' | 'would-update' | 'skipped' | 'refused' | 'failed' | 'interrupted';
 
 export interface RunSummary {
   id: string;
@@ -29,33 +31,111 @@ export interface PendingHolds {
   run_id: string;
   vmid: number;
   node: string;
+  /** How the guest was reached, so recovery reaches it the same way. */
+  type: 'lxc' | 'qemu';
+  transport: string;
   driver: string;
   holds: string[];
 }
 
+/**
+ * A snapshot pvepatch asked for, recorded before the request is sent:
+ * intended → requested (POST answered with a UPID) → created (task OK and listed) → deleting →
+ * deleted; `absent` when it never came to exist. Recovery settles intended/requested/deleting
+ * against the guest's snapshot list.
+ */
+export type SnapshotState = 'intended' | 'requested' | 'created' | 'deleting' | 'deleted' | 'absent';
+
+export interface SnapshotRecord {
+  run_id: string;
+  vmid: number;
+  node: string;
+  type: 'lxc' | 'qemu';
+  name: string;
+  state: SnapshotState;
+  upid?: string;
+  /** When the record last changed. */
+  at: string;
+}
+
 export interface State {
-  version: 1;
+  version: 2;
   runs: RunSummary[];
   pending_holds: PendingHolds[];
+  snapshots: SnapshotRecord[];
 }
 
 const MAX_RUNS = 500;
+/** Settled snapshot records (deleted, absent) kept for the audit trail. */
+const MAX_SETTLED_SNAPSHOTS = 1000;
+
+// What start-up checks in the file: the shape of every record it will act on. Older files (v1) lack
+// `snapshots` and the holds' transport; those default to what v1 could only have done (pct, lxc).
+const StateFile = z.looseObject({
+  version: z.union([z.literal(1), z.literal(2)]),
+  runs: z.array(z.looseObject({ id: z.string(), state: z.string(), started_at: z.string() })),
+  pending_holds: z.array(
+    z.looseObject({
+      run_id: z.string(),
+      vmid: z.number().int(),
+      node: z.string(),
+      driver: z.string(),
+      holds: z.array(z.string()),
+      type: z.enum(['lxc', 'qemu']).default('lxc'),
+      transport: z.string().default('pct'),
+    }),
+  ),
+  snapshots: z
+    .array(
+      z.looseObject({
+        run_id: z.string(),
+        vmid: z.number().int(),
+        node: z.string(),
+        type: z.enum(['lxc', 'qemu']),
+        name: z.string(),
+        state: z.enum(['intended', 'requested', 'created', 'deleting', 'deleted', 'absent']),
+      }),
+    )
+    .default([]),
+});
+
+function emptyState(): State {
+  return { version: 2, runs: [], pending_holds: [], snapshots: [] };
+}
 
 /** The daemon's small state: lowdb with a durable adapter; the daemon is the only writer. */
 export class StateStore {
   readonly db: Low<State>;
+  readonly path: string;
 
   constructor(stateDir: string) {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    this.db = new Low<State>(new DurableJSONFile<State>(join(stateDir, 'state.json')), {
-      version: 1,
-      runs: [],
-      pending_holds: [],
-    });
+    this.path = join(stateDir, 'state.json');
+    this.db = new Low<State>(new DurableJSONFile<State>(this.path), emptyState());
   }
 
+  /** Reads and checks the file; a damaged one stops the daemon with what to do, never silently resets. */
   async start(): Promise<void> {
-    await this.db.read();
+    try {
+      await this.db.read();
+    } catch (err) {
+      throw new PvepatchError(
+        'config-invalid',
+        `unable to read ${this.path} - ${(err as Error).message}; move it aside to start with an empty state`,
+      );
+    }
+    const parsed = StateFile.safeParse(this.db.data);
+    if (!parsed.success) {
+      const why = parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ');
+      throw new PvepatchError(
+        'config-invalid',
+        `unable to use ${this.path} - ${why}; move it aside to start with an empty state`,
+      );
+    }
+    this.db.data = { ...(parsed.data as unknown as State), version: 2 };
   }
 
   get data(): State {
@@ -80,5 +160,24 @@ export class StateStore {
       s.pending_holds = s.pending_holds.filter((p) => !(p.run_id === entry.run_id && p.vmid === entry.vmid));
       if (entry.holds.length > 0) s.pending_holds.push(entry);
     });
+  }
+
+  /** Adds or changes the record of one snapshot (keyed by vmid, unique in a cluster, and name). */
+  async recordSnapshot(rec: Omit<SnapshotRecord, 'at'>): Promise<void> {
+    await this.update((s) => {
+      const i = s.snapshots.findIndex((r) => r.vmid === rec.vmid && r.name === rec.name);
+      const next: SnapshotRecord = { ...(i >= 0 ? s.snapshots[i] : {}), ...rec, at: new Date().toISOString() };
+      if (i >= 0) s.snapshots[i] = next;
+      else s.snapshots.push(next);
+      const settled = s.snapshots.filter((r) => r.state === 'deleted' || r.state === 'absent');
+      if (settled.length > MAX_SETTLED_SNAPSHOTS) {
+        const drop = new Set(settled.slice(0, settled.length - MAX_SETTLED_SNAPSHOTS));
+        s.snapshots = s.snapshots.filter((r) => !drop.has(r));
+      }
+    });
+  }
+
+  snapshotsOf(vmid: number): SnapshotRecord[] {
+    return this.data.snapshots.filter((r) => r.vmid === vmid);
   }
 }

@@ -1,4 +1,4 @@
-import type { ExecResult } from '../core/exec.js';
+import type { ExecResult, OutputStream } from '../core/exec.js';
 
 /** What a transport needs to know about the guest it talks to. */
 export interface GuestRef {
@@ -13,12 +13,17 @@ export interface TransportExecOptions {
   input?: string;
   /** Extra environment for the command inside the guest (set with `env` in the argv, never via a shell). */
   env?: Record<string, string>;
-  onOutput?: (stream: 'stdout' | 'stderr', chunk: string) => void;
+  /** Cap per output stream; beyond it `truncated` is set (see core/exec.ts). */
+  maxOutputBytes?: number;
+  /** 'kill' ends a command whose output passed the cap, 'drain' lets it finish. */
+  overflow?: 'kill' | 'drain';
+  onOutput?: (stream: OutputStream, chunk: string) => void;
 }
 
 /**
  * Runs argv inside a guest. A non-zero exit code is data; `exec` throws (UnreachableError or a
  * PvepatchError with code 'timeout') only when the guest cannot be reached or the command overran.
+ * Output is bounded and `truncated` says when it was cut; what that means is the caller's call.
  */
 export interface Transport {
   readonly name: string;

@@ -56,6 +56,7 @@ describe('the single-file bundle, outside the source tree (no node_modules)', ()
           `log_dir: ${dir}/log-${version}`,
           `socket: ${socket}`,
         ].join('\n'),
+        { mode: 0o600 },
       );
       const daemon: ChildProcess = spawn(node, [bundle, '--config', config, 'daemon'], {
         cwd: dir,

@@ -102,17 +102,24 @@ describe('Proxmox client against the simulator', () => {
   });
 
   it('creates, confirms and prunes snapshots through tasks', async () => {
-    for (const name of ['pvepatch-20260101-000001', 'pvepatch-20260101-000002', 'admin-keep']) {
-      await createSnapshot(client(), guest, name);
-    }
-    assert.deepEqual(await pruneSnapshots(client(), guest, 1), ['pvepatch-20260101-000001']);
+    const names = ['pvepatch-20250101-000000', 'pvepatch-20260101-000001', 'pvepatch-20260101-000002', 'admin-keep'];
+    for (const name of names) await createSnapshot(client(), guest, name);
+    // pvepatch recorded only these two; the older one with its name pattern is an admin's
+    const ours = new Set(['pvepatch-20260101-000001', 'pvepatch-20260101-000002']);
+    const hooks: string[] = [];
+    const pruned = await pruneSnapshots(client(), guest, 1, ours, {
+      deleting: async (n) => void hooks.push(`deleting ${n}`),
+      deleted: async (n) => void hooks.push(`deleted ${n}`),
+    });
+    assert.deepEqual(pruned, ['pvepatch-20260101-000001']);
+    assert.deepEqual(hooks, ['deleting pvepatch-20260101-000001', 'deleted pvepatch-20260101-000001']);
     // 'slow' is the POST whose answer never arrived in time: the server still carried it out, once
     assert.deepEqual(
       sim
         .guest(101)
         .snapshots.map((s) => s.name)
         .sort(),
-      ['admin-keep', 'pvepatch-20260101-000002', 'slow'],
+      ['admin-keep', 'pvepatch-20250101-000000', 'pvepatch-20260101-000002', 'slow'],
     );
     sim.failSnapshots(101, 'snapshot feature is not available');
     await assert.rejects(

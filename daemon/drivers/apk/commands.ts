@@ -15,13 +15,6 @@ export const WORLD = '/etc/apk/world';
 export const WORLD_BACKUP = '/etc/apk/world.pvepatch';
 /** The pinned world is written here first and renamed over the world. */
 export const WORLD_PINNED = '/etc/apk/world.pvepatch-new';
-export const REBOOT_REQUIRED_FILE = '/run/reboot-required';
-export const REBOOT_PACKAGES_FILE = '/run/reboot-required.pkgs';
-
-/** Whole seconds for apk's `--wait`, rounded up so a short wait is never zero (zero = fail at once). */
-export function lockSeconds(ms: number): number {
-  return Math.max(0, Math.ceil(ms / 1000));
-}
 
 /** `apk update`: takes the database lock (waiting up to `waitSeconds`) and fetches every index. */
 export function refreshCommand(waitSeconds: number): string[] {
@@ -87,14 +80,6 @@ export function existsCommand(path: string): string[] {
 /** `pid command line` of running apk processes (busybox and procps pgrep both know -a). */
 export function lockHolderCommand(): string[] {
   return ['pgrep', '-a', 'apk'];
-}
-
-export function kernelReleaseCommand(): string[] {
-  return ['uname', '-r'];
-}
-
-export function rebootPackagesCommand(): string[] {
-  return ['cat', REBOOT_PACKAGES_FILE];
 }
 
 /**

@@ -9,6 +9,8 @@
  * linux-pam, linux-tools*) are not in the list.
  */
 
+import type { KernelNaming } from '../shared/kernel.js';
+
 export const KERNEL_FLAVOURS = ['lts', 'virt', 'edge', 'stable', 'rpi', 'rpi2', 'rpi4', 'vanilla', 'hardened'] as const;
 
 const KERNELS: ReadonlySet<string> = new Set(KERNEL_FLAVOURS.map((f) => `linux-${f}`));
@@ -32,23 +34,10 @@ export function runningKernelPackage(release: string): string | null {
   return flavour && isKernelPackage(`linux-${flavour}`) ? `linux-${flavour}` : null;
 }
 
-export interface KernelCheck {
-  outdated: boolean;
-  package: string | null;
-  /** Why the comparison was skipped, for the log; null when it ran. */
-  skipped: string | null;
-}
-
-export function checkKernel(release: string, installed: ReadonlyMap<string, string>): KernelCheck {
-  const running = release.trim();
-  const pkg = runningKernelPackage(running);
-  if (!pkg) return { outdated: false, package: null, skipped: `running kernel ${running} is not an Alpine kernel` };
-  const version = installed.get(pkg);
-  if (version === undefined)
-    return { outdated: false, package: null, skipped: `running kernel ${running} but ${pkg} is not installed` };
-  const expected = kernelRelease(pkg, version);
-  if (expected === null) return { outdated: false, package: null, skipped: `unrecognised ${pkg} version ${version}` };
-  return expected === running
-    ? { outdated: false, package: null, skipped: null }
-    : { outdated: true, package: pkg, skipped: null };
-}
+/** How Alpine kernel packages name their releases (see the module comment). */
+export const alpineKernels: KernelNaming = {
+  what: 'an Alpine kernel',
+  runningPackage: runningKernelPackage,
+  release: kernelRelease,
+  isKernelPackage,
+};

@@ -4,7 +4,6 @@
  * parse is skipped, never guessed at.
  */
 import { isValidPackageName } from '../../core/validate.js';
-import type { ChangedPackage } from '../types.js';
 
 export interface SimulatedChange {
   package: string;
@@ -111,18 +110,8 @@ export function failureCause(output: string): string | null {
     else if (line.startsWith('WARNING: ')) warnings.push(line.slice('WARNING: '.length).trim());
     inError = line.startsWith('ERROR: ') || (inError && /^\s+\S/.test(line));
   }
-  if (errors.length > 0) return errors.join('; ');
-  return warnings.length > 0 ? warnings.join('; ') : null;
-}
-
-/** `pgrep -a apk` → `pid command line` entries. */
-export function parseHolders(stdout: string): { pid: number; command: string }[] {
-  const holders: { pid: number; command: string }[] = [];
-  for (const line of stdout.split('\n')) {
-    const m = /^(\d+) (.+)$/.exec(line.trim());
-    if (m?.[1] && m[2]) holders.push({ pid: Number(m[1]), command: m[2] });
-  }
-  return holders;
+  if (errors.length > 0) return errors.slice(0, 5).join('; ');
+  return warnings.length > 0 ? warnings.slice(0, 5).join('; ') : null;
 }
 
 /** `find … -exec stat -c '%Z %n'` → path → ctime. */
@@ -133,22 +122,4 @@ export function parseConffiles(stdout: string): Map<string, string> {
     if (m?.[1] && m[2]) files.set(m[2], m[1]);
   }
   return files;
-}
-
-/** Files present after the run that were absent before or were written again (new ctime). */
-export function newConffiles(before: Map<string, string>, after: Map<string, string>): string[] {
-  return [...after].filter(([path, ctime]) => before.get(path) !== ctime).map(([path]) => path);
-}
-
-/** Packages whose installed version differs; null stands for "not installed" on either side. */
-export function diffVersions(before: Map<string, string>, after: Map<string, string>): ChangedPackage[] {
-  const names = [...new Set([...before.keys(), ...after.keys()])].sort();
-  return names
-    .map((name) => ({ package: name, before: before.get(name) ?? null, after: after.get(name) ?? null }))
-    .filter((c) => c.before !== c.after);
-}
-
-/** One name per line (`/run/reboot-required.pkgs`), duplicates and invalid names dropped. */
-export function parseNameList(stdout: string): string[] {
-  return [...new Set(stdout.split('\n').map((l) => l.trim()))].filter((n) => isValidPackageName(n));
 }

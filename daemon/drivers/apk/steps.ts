@@ -1,45 +1,65 @@
 /**
- * One guest operation per function: run an argv from commands.ts through the transport, decide
+ * One guest operation per function: run an argv from commands.ts through the exec layer, decide
  * what its exit code means, and parse the output with parse.ts.
  */
 import { PvepatchError } from '../../core/errors.js';
 import type { ExecResult } from '../../core/exec.js';
+import { readRebootWithKernel } from '../shared/kernel.js';
+import { type LockHolder, lockedError, lockSeconds, lockTimeoutMs, retryWhileLocked } from '../shared/lock-wait.js';
+import { parsePgrep } from '../shared/parse.js';
 import type { DriverContext, PendingUpdate } from '../types.js';
 import * as cmd from './commands.js';
-import { checkKernel } from './kernel.js';
+import { alpineKernels } from './kernel.js';
 import * as parse from './parse.js';
-import { output, run } from './run.js';
 
-/** Default wait for apk's lock (another apk, e.g. a cron job, may hold it for a while). */
-export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
 const REFRESH_TIMEOUT_MS = 600_000;
 
-export function lockWaitSeconds(ctx: DriverContext): number {
-  return cmd.lockSeconds(ctx.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+/** stdout and stderr together, for the message parsers (apk logs to stdout, errors to stderr). */
+export function output(res: ExecResult): string {
+  return `${res.stdout}\n${res.stderr}`;
 }
 
+export function lockWaitSeconds(ctx: DriverContext): number {
+  return lockSeconds(lockTimeoutMs(ctx));
+}
+
+const LOCK: LockHolder = { kind: 'apk lock', lock: cmd.APK_LOCK, pid: null, process: null };
+
 /**
- * A failure message for a non-zero apk exit: 'locked' when apk gave up on its lock (after its
- * own `--wait`), naming a running apk when pgrep finds one; otherwise apk's `ERROR:` lines.
+ * Runs an apk argv built for the lock wait left (apk waits itself, `--wait`); after the wait,
+ * throws 'locked' naming a running apk when pgrep finds one.
  */
-export async function apkFailure(ctx: DriverContext, verb: string, res: ExecResult): Promise<PvepatchError> {
-  const text = output(res);
-  if (parse.isLockFailure(text)) {
-    const probe = await run(ctx, cmd.lockHolderCommand());
-    const holders = probe.exitCode === 0 ? parse.parseHolders(probe.stdout) : [];
-    const who = holders.length > 0 ? ` (apk running: ${holders.map((h) => `${h.pid} ${h.command}`).join(', ')})` : '';
-    const message = `unable to ${verb} - ${cmd.APK_LOCK} is held by another apk after waiting ${lockWaitSeconds(ctx)}s${who}`;
-    return new PvepatchError('locked', message, { details: { lockFile: cmd.APK_LOCK, holders } });
+export async function apk(
+  ctx: DriverContext,
+  verb: string,
+  build: (waitSeconds: number) => string[],
+  opts: { timeoutMs?: number; stream?: boolean; changes?: boolean } = {},
+): Promise<ExecResult> {
+  try {
+    return await retryWhileLocked(ctx, {
+      verb,
+      attempt: (wait) => ctx.exec.run(build(wait), { ...opts, timeoutMs: (opts.timeoutMs ?? 120_000) + wait * 1000 }),
+      lockOf: (res) => (res.exitCode !== 0 && parse.isLockFailure(output(res)) ? LOCK : null),
+    });
+  } catch (err) {
+    if (!(err instanceof PvepatchError) || err.code !== 'locked') throw err;
+    const probe = await ctx.exec.run(cmd.lockHolderCommand());
+    const first = probe.exitCode === 0 ? parsePgrep(probe.stdout)[0] : undefined;
+    const holder = first ? { ...LOCK, pid: first.pid, process: first.command.slice(0, 120) } : LOCK;
+    throw lockedError(verb, holder, lockTimeoutMs(ctx));
   }
-  const cause = parse.failureCause(text) ?? `exit code ${res.exitCode ?? res.signal}`;
+}
+
+/** 'patch-failed' with apk's `ERROR:` lines (locks are 'locked' from `apk` above). */
+export function apkFailure(verb: string, res: ExecResult): PvepatchError {
+  const cause = parse.failureCause(output(res)) ?? `exit code ${res.exitCode ?? res.signal}`;
   return new PvepatchError('patch-failed', `unable to ${verb} - ${cause}`, { details: { exitCode: res.exitCode } });
 }
 
 /** `apk update`: a non-zero exit counts unavailable/stale indexes; a summary saying so fails too. */
 export async function refresh(ctx: DriverContext): Promise<void> {
-  const wait = lockWaitSeconds(ctx);
-  const res = await run(ctx, cmd.refreshCommand(wait), { timeoutMs: REFRESH_TIMEOUT_MS + wait * 1000 });
-  if (res.exitCode !== 0) throw await apkFailure(ctx, 'refresh package indexes', res);
+  const res = await apk(ctx, 'refresh package indexes', cmd.refreshCommand, { timeoutMs: REFRESH_TIMEOUT_MS });
+  if (res.exitCode !== 0) throw apkFailure('refresh package indexes', res);
   const summary = parse.parseRefreshSummary(res.stdout);
   if (summary && summary.unavailable + summary.stale > 0) {
     const cause = parse.failureCause(output(res)) ?? `${summary.unavailable} unavailable, ${summary.stale} stale`;
@@ -49,9 +69,9 @@ export async function refresh(ctx: DriverContext): Promise<void> {
 
 /** `apk upgrade --simulate`: the changes the upgrade would make (no lock, nothing written). */
 export async function simulate(ctx: DriverContext): Promise<{ changes: parse.SimulatedChange[]; output: string }> {
-  const res = await run(ctx, cmd.simulateCommand());
-  for (const line of res.stderr.split('\n')) if (line.startsWith('WARNING: ')) ctx.log?.(line);
-  if (res.exitCode !== 0) throw await apkFailure(ctx, 'simulate the upgrade', res);
+  const res = await ctx.exec.run(cmd.simulateCommand());
+  for (const line of res.stderr.split('\n').slice(0, 50)) if (line.startsWith('WARNING: ')) ctx.log?.(line);
+  if (res.exitCode !== 0) throw apkFailure('simulate the upgrade', res);
   return { changes: parse.parseChanges(res.stdout), output: res.stdout };
 }
 
@@ -59,9 +79,10 @@ export async function simulate(ctx: DriverContext): Promise<{ changes: parse.Sim
 export async function pendingUpdates(ctx: DriverContext, changes: parse.SimulatedChange[]): Promise<PendingUpdate[]> {
   const updates = changes.filter((c) => c.next !== null);
   if (updates.length === 0) return [];
-  const res = await run(ctx, cmd.policyCommand(updates.map((c) => c.package)));
+  const res = await ctx.exec.run(cmd.policyCommand(updates.map((c) => c.package)));
   const policy = res.exitCode === 0 ? parse.parsePolicy(res.stdout) : new Map();
-  if (res.exitCode !== 0) ctx.log?.(`warning: apk policy failed - repositories unknown (${res.stderr.trim()})`);
+  if (res.exitCode !== 0)
+    ctx.log?.(`warning: apk policy failed - repositories unknown (${res.stderr.trim().split('\n')[0]})`);
   return updates.map((c) => ({
     package: c.package,
     current_version: c.current,
@@ -72,8 +93,8 @@ export async function pendingUpdates(ctx: DriverContext, changes: parse.Simulate
 }
 
 export async function readVersions(ctx: DriverContext): Promise<Map<string, string>> {
-  const res = await run(ctx, cmd.versionsCommand());
-  if (res.exitCode !== 0) throw await apkFailure(ctx, 'read installed versions', res);
+  const res = await ctx.exec.run(cmd.versionsCommand());
+  if (res.exitCode !== 0) throw apkFailure('read installed versions', res);
   return parse.parseInstalled(res.stdout);
 }
 
@@ -82,18 +103,10 @@ export async function readReboot(
   ctx: DriverContext,
   installed?: Map<string, string>,
 ): Promise<{ required: boolean; packages: string[] }> {
-  const flag = await run(ctx, cmd.existsCommand(cmd.REBOOT_REQUIRED_FILE));
-  const list = await run(ctx, cmd.rebootPackagesCommand());
-  const packages = list.exitCode === 0 ? parse.parseNameList(list.stdout) : [];
-  const uname = await run(ctx, cmd.kernelReleaseCommand());
-  const kernel = checkKernel(uname.stdout, installed ?? (await readVersions(ctx)));
-  if (kernel.skipped) ctx.log?.(`kernel check skipped - ${kernel.skipped}`);
-  if (kernel.package && !packages.includes(kernel.package)) packages.push(kernel.package);
-  return { required: flag.exitCode === 0 || kernel.outdated, packages };
+  return readRebootWithKernel(ctx, alpineKernels, installed ?? (await readVersions(ctx)));
 }
 
 /** Pending .apk-new files with their ctimes; a non-zero find exit (an unreadable dir) still lists the rest. */
 export async function readConffiles(ctx: DriverContext): Promise<Map<string, string>> {
-  const res = await run(ctx, cmd.conffilesCommand());
-  return parse.parseConffiles(res.stdout);
+  return parse.parseConffiles((await ctx.exec.run(cmd.conffilesCommand())).stdout);
 }

@@ -4,13 +4,15 @@
  * (the restore puts back the exact original file), and the result is read back from
  * `apk info -v` rather than from apk's output.
  */
-import { errorMessage, PvepatchError } from '../../core/errors.js';
+import { PvepatchError } from '../../core/errors.js';
 import { assertPackageNames } from '../../core/validate.js';
+import { newConffiles } from '../shared/conffiles.js';
+import { withChangedKernels } from '../shared/kernel.js';
+import { withTemporaryHolds } from '../shared/temporary-holds.js';
+import { diffVersions } from '../shared/versions.js';
 import type { ChangedPackage, DriverContext, UpgradeOptions, UpgradeResult } from '../types.js';
 import { upgradeCommand } from './commands.js';
-import { isKernelPackage } from './kernel.js';
-import { diffVersions, newConffiles } from './parse.js';
-import { run } from './run.js';
+import { alpineKernels } from './kernel.js';
 import * as step from './steps.js';
 import { applyPins, readWorld, restoreWorld, adminHolds as worldHolds } from './world.js';
 
@@ -25,10 +27,9 @@ export function refuseSecurityOnly(): PvepatchError {
   );
 }
 
-export async function upgrade(base: DriverContext, opts: UpgradeOptions): Promise<UpgradeResult> {
+export async function upgrade(ctx: DriverContext, opts: UpgradeOptions): Promise<UpgradeResult> {
   const exclude = assertPackageNames(opts.exclude);
   if (opts.securityOnly) throw refuseSecurityOnly();
-  const ctx: DriverContext = opts.log ? { ...base, log: opts.log } : base;
   if (!opts.dryRun && (await restoreWorld(ctx)))
     ctx.log?.('warning: restored /etc/apk/world left pinned by an interrupted run');
   const world = await readWorld(ctx);
@@ -42,10 +43,16 @@ export async function upgrade(base: DriverContext, opts: UpgradeOptions): Promis
     if (version === undefined) ctx.log?.(`${name} is not installed - nothing to keep back`);
     else pins.set(name, version);
   }
-  const output = await withWorldPins(ctx, world, pins, opts.recordHolds, () => runUpgrade(ctx, opts));
+  const output = await withTemporaryHolds(
+    ctx,
+    [...pins.keys()],
+    opts.recordHolds,
+    { apply: () => applyPins(ctx, world, pins), release: async () => void (await restoreWorld(ctx)) },
+    () => runUpgrade(ctx, opts),
+  );
   const after = await step.readVersions(ctx);
   const changed = diffVersions(before, after);
-  const reboot = withKernels(await step.readReboot(ctx, after), changed);
+  const reboot = withChangedKernels(await step.readReboot(ctx, after), changed, alpineKernels);
   return {
     changed,
     rebootRequired: reboot.required,
@@ -58,50 +65,10 @@ export async function upgrade(base: DriverContext, opts: UpgradeOptions): Promis
 }
 
 async function runUpgrade(ctx: DriverContext, opts: UpgradeOptions): Promise<string> {
-  const wait = step.lockWaitSeconds(ctx);
-  const timeoutMs = (opts.timeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS) + wait * 1000;
-  const res = await run(ctx, upgradeCommand(wait), { timeoutMs, stream: true });
-  if (res.exitCode !== 0) throw await step.apkFailure(ctx, 'upgrade packages', res);
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS;
+  const res = await step.apk(ctx, 'upgrade packages', upgradeCommand, { timeoutMs, stream: true, changes: true });
+  if (res.exitCode !== 0) throw step.apkFailure('upgrade packages', res);
   return `${res.stdout}${res.stderr}`;
-}
-
-/**
- * Records the pins, applies them, runs `fn`, then restores the original world and clears the
- * record. When the restore itself fails the record stays (crash recovery restores later); the
- * first error wins.
- */
-async function withWorldPins<T>(
-  ctx: DriverContext,
-  world: string[],
-  pins: Map<string, string>,
-  record: UpgradeOptions['recordHolds'],
-  fn: () => Promise<T>,
-): Promise<T> {
-  if (pins.size === 0) return fn();
-  await record?.([...pins.keys()]);
-  let outcome: { ok: true; value: T } | { ok: false; error: unknown };
-  try {
-    await applyPins(ctx, world, pins);
-    outcome = { ok: true, value: await fn() };
-  } catch (error) {
-    outcome = { ok: false, error };
-  }
-  try {
-    await restoreWorld(ctx);
-  } catch (restoreError) {
-    if (outcome.ok) throw restoreError;
-    ctx.log?.(`warning: ${errorMessage(restoreError)}`);
-    throw outcome.error;
-  }
-  await record?.([]);
-  if (!outcome.ok) throw outcome.error;
-  return outcome.value;
-}
-
-/** A kernel package that changed in this run needs a reboot, whatever the running kernel says. */
-function withKernels(reboot: { required: boolean; packages: string[] }, changed: ChangedPackage[]) {
-  const kernels = changed.filter((c) => isKernelPackage(c.package) && c.after !== null).map((c) => c.package);
-  return { required: reboot.required || kernels.length > 0, packages: [...new Set([...reboot.packages, ...kernels])] };
 }
 
 /**
@@ -119,7 +86,7 @@ async function dryRun(
   const changed: ChangedPackage[] = sim.changes
     .filter((c) => !exclude.includes(c.package))
     .map((c) => ({ package: c.package, before: c.current ?? installed.get(c.package) ?? null, after: c.next }));
-  const reboot = withKernels(await step.readReboot(ctx, installed), changed);
+  const reboot = withChangedKernels(await step.readReboot(ctx, installed), changed, alpineKernels);
   return {
     changed,
     rebootRequired: reboot.required,

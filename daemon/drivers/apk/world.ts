@@ -13,7 +13,6 @@
 import { PvepatchError } from '../../core/errors.js';
 import type { DriverContext } from '../types.js';
 import * as cmd from './commands.js';
-import { run } from './run.js';
 
 /** World entries, one per whitespace-separated token (apk 2.14 writes one a line, older ones one line). */
 export function parseWorld(text: string): string[] {
@@ -54,16 +53,18 @@ export function pinWorld(world: string[], pins: ReadonlyMap<string, string>): st
 }
 
 async function exec(ctx: DriverContext, argv: string[], what: string, input?: string): Promise<void> {
-  const res = await run(ctx, argv, input === undefined ? {} : { input });
+  const res = await ctx.exec.run(argv, input === undefined ? { changes: true } : { input, changes: true });
   if (res.exitCode !== 0) {
-    const why = res.stderr.trim() || `exit code ${res.exitCode}`;
+    const why = res.stderr.trim().split('\n')[0] || `exit code ${res.exitCode}`;
     throw new PvepatchError('patch-failed', `unable to ${what} - ${why}`);
   }
 }
 
 export async function readWorld(ctx: DriverContext): Promise<string[]> {
-  const res = await run(ctx, cmd.readWorldCommand());
-  if (res.exitCode !== 0) throw new PvepatchError('patch-failed', `unable to read ${cmd.WORLD} - ${res.stderr.trim()}`);
+  const res = await ctx.exec.run(cmd.readWorldCommand());
+  if (res.exitCode !== 0) {
+    throw new PvepatchError('patch-failed', `unable to read ${cmd.WORLD} - ${res.stderr.trim().split('\n')[0]}`);
+  }
   return parseWorld(res.stdout);
 }
 
@@ -76,7 +77,7 @@ export async function applyPins(ctx: DriverContext, world: string[], pins: Reado
 
 /** Renames the backup over the world when there is one; returns whether it did. Idempotent. */
 export async function restoreWorld(ctx: DriverContext): Promise<boolean> {
-  if ((await run(ctx, cmd.existsCommand(cmd.WORLD_BACKUP))).exitCode !== 0) return false;
+  if ((await ctx.exec.run(cmd.existsCommand(cmd.WORLD_BACKUP))).exitCode !== 0) return false;
   await exec(ctx, cmd.restoreWorldCommand(), `restore ${cmd.WORLD} from ${cmd.WORLD_BACKUP}`);
   return true;
 }

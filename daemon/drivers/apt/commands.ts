@@ -11,17 +11,14 @@ const APT_ENV = ['env', 'DEBIAN_FRONTEND=noninteractive', 'LC_ALL=C'] as const;
 const NO_PTY = ['-o', 'Dpkg::Use-Pty=0'] as const;
 
 export const DPKG_FRONTEND_LOCK = '/var/lib/dpkg/lock-frontend';
+/** Debian's flag (update-notifier-common's and packages' postinsts write it; /var/run is /run). */
 export const REBOOT_REQUIRED_FILE = '/var/run/reboot-required';
-export const REBOOT_PACKAGES_FILE = '/var/run/reboot-required.pkgs';
+/** Config files dpkg and ucf leave beside the admin's kept ones. */
+export const CONFFILE_SUFFIXES = ['.dpkg-dist', '.ucf-dist'] as const;
 /** man-db's own switch: its trigger runs mandb only while this file exists. */
 export const MANDB_AUTO_UPDATE = '/var/lib/man-db/auto-update';
 /** Where the switch is parked during an upgrade; its presence means "restore me" (also after a crash). */
 export const MANDB_PARKED = '/var/lib/man-db/auto-update.pvepatch';
-
-/** Whole seconds for `DPkg::Lock::Timeout`, rounded up so a short wait is never zero. */
-export function lockSeconds(ms: number): number {
-  return Math.max(0, Math.ceil(ms / 1000));
-}
 
 function aptGet(waitSeconds: number | null, args: readonly string[], extraEnv: readonly string[] = []): string[] {
   const lock = waitSeconds === null ? [] : ['-o', `DPkg::Lock::Timeout=${waitSeconds}`];
@@ -87,35 +84,6 @@ export function versionsCommand(): string[] {
 /** Exits 0 even when it reports problems: any output means a broken package state. */
 export function auditCommand(): string[] {
   return [...APT_ENV, 'dpkg', '--audit'];
-}
-
-export function rebootRequiredCommand(): string[] {
-  return ['test', '-e', REBOOT_REQUIRED_FILE];
-}
-
-export function rebootPackagesCommand(): string[] {
-  return ['cat', REBOOT_PACKAGES_FILE];
-}
-
-/**
- * Config files dpkg/ucf left beside the kept ones, with their change time. dpkg gives extracted
- * files the archive's mtime, so only ctime (set by dpkg's rename) tells which ones this run made.
- */
-export function conffilesCommand(): string[] {
-  return [
-    'find',
-    '/etc',
-    '-xdev',
-    '(',
-    '-name',
-    '*.dpkg-dist',
-    '-o',
-    '-name',
-    '*.ucf-dist',
-    ')',
-    '-printf',
-    '%p\\t%C@\\n',
-  ];
 }
 
 export function existsCommand(path: string): string[] {

@@ -8,6 +8,7 @@ import { upgrade } from './upgrade.js';
 export const aptDriver = {
   name: 'apt',
   osIds: ['debian', 'ubuntu', 'devuan', 'linuxmint', 'pop', 'kali', 'raspbian'],
+  ostypes: ['debian', 'ubuntu', 'devuan'],
 
   refresh: (ctx) => step.refresh(ctx),
 

@@ -9,16 +9,15 @@
  */
 import type { DriverContext } from '../types.js';
 import { existsCommand, MANDB_AUTO_UPDATE, MANDB_PARKED, moveCommand } from './commands.js';
-import { run } from './steps.js';
 
 async function exists(ctx: DriverContext, path: string): Promise<boolean> {
-  return (await run(ctx, existsCommand(path))).exitCode === 0;
+  return (await ctx.exec.run(existsCommand(path))).exitCode === 0;
 }
 
 /** Parks the auto-update switch; returns whether there was one to park. */
 export async function disableManDb(ctx: DriverContext): Promise<boolean> {
   if (!(await exists(ctx, MANDB_AUTO_UPDATE))) return false;
-  const res = await run(ctx, moveCommand(MANDB_AUTO_UPDATE, MANDB_PARKED));
+  const res = await ctx.exec.run(moveCommand(MANDB_AUTO_UPDATE, MANDB_PARKED), { changes: true });
   if (res.exitCode !== 0) ctx.log?.(`warning: could not pause man-db updates - ${res.stderr.trim()}`);
   return res.exitCode === 0;
 }
@@ -29,7 +28,7 @@ export async function disableManDb(ctx: DriverContext): Promise<boolean> {
  */
 export async function restoreManDb(ctx: DriverContext): Promise<void> {
   if (!(await exists(ctx, MANDB_PARKED))) return;
-  const res = await run(ctx, moveCommand(MANDB_PARKED, MANDB_AUTO_UPDATE));
+  const res = await ctx.exec.run(moveCommand(MANDB_PARKED, MANDB_AUTO_UPDATE), { changes: true });
   if (res.exitCode !== 0) ctx.log?.(`warning: could not restore man-db auto-update - ${res.stderr.trim()}`);
 }
 

@@ -4,18 +4,19 @@
  * is read back from dpkg rather than from apt's output.
  */
 import { assertPackageNames } from '../../core/validate.js';
-import { withTemporaryHolds } from '../temporary-holds.js';
+import { newConffiles, readConffiles } from '../shared/conffiles.js';
+import { withTemporaryHolds } from '../shared/temporary-holds.js';
+import { diffVersions } from '../shared/versions.js';
 import type { ChangedPackage, DriverContext, PendingUpdate, UpgradeOptions, UpgradeResult } from '../types.js';
-import { upgradeCommand } from './commands.js';
+import { CONFFILE_SUFFIXES, upgradeCommand } from './commands.js';
 import { restoreManDb, withManDbPaused } from './man-db.js';
-import { diffVersions, newConffiles, type Simulation } from './parse.js';
+import type { Simulation } from './parse.js';
 import * as step from './steps.js';
 
 export const DEFAULT_UPGRADE_TIMEOUT_MS = 15 * 60_000;
 
-export async function upgrade(base: DriverContext, opts: UpgradeOptions): Promise<UpgradeResult> {
+export async function upgrade(ctx: DriverContext, opts: UpgradeOptions): Promise<UpgradeResult> {
   const exclude = assertPackageNames(opts.exclude);
-  const ctx: DriverContext = opts.log ? { ...base, log: opts.log } : base;
   const adminHolds = await step.readHolds(ctx);
   const before = await step.readVersions(ctx);
   const sim = await step.simulate(ctx);
@@ -26,10 +27,14 @@ export async function upgrade(base: DriverContext, opts: UpgradeOptions): Promis
   if (probe?.code === 'locked') throw probe;
   if (probe) ctx.log?.(`warning: ${probe.message}`);
   await restoreManDb(ctx); // a run that crashed may have left it paused
-  const conffilesBefore = await step.readConffiles(ctx);
+  const conffilesBefore = await readConffiles(ctx, CONFFILE_SUFFIXES);
   const holds = keep.filter((name) => !adminHolds.includes(name));
-  const output = await withRunHolds(ctx, holds, opts.recordHolds, () =>
-    withManDbPaused(ctx, () => runUpgrade(ctx, opts)),
+  const output = await withTemporaryHolds(
+    ctx,
+    holds,
+    opts.recordHolds,
+    { apply: (h) => step.mark(ctx, 'hold', h), release: (h) => step.mark(ctx, 'unhold', h) },
+    () => withManDbPaused(ctx, () => runUpgrade(ctx, opts)),
   );
   const after = await step.readVersions(ctx);
   const reboot = await step.readReboot(ctx);
@@ -37,7 +42,8 @@ export async function upgrade(base: DriverContext, opts: UpgradeOptions): Promis
     changed: diffVersions(before, after),
     rebootRequired: reboot.required,
     rebootPackages: reboot.packages,
-    conffilesPending: newConffiles(conffilesBefore, await step.readConffiles(ctx)),
+    conffilesPending: newConffiles(conffilesBefore, await readConffiles(ctx, CONFFILE_SUFFIXES)),
+    servicesToRestart: [],
     adminHolds,
     output,
   };
@@ -58,28 +64,12 @@ function keptBack(ctx: DriverContext, exclude: string[], updates: PendingUpdate[
 }
 
 async function runUpgrade(ctx: DriverContext, opts: UpgradeOptions): Promise<string> {
-  const wait = step.lockWaitSeconds(ctx);
-  const argv = upgradeCommand(wait, { fixBroken: opts.fixBroken ?? false });
+  const verb = 'upgrade packages';
+  const build = (wait: number) => upgradeCommand(wait, { fixBroken: opts.fixBroken ?? false });
   const timeoutMs = opts.timeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS;
-  const res = await step.run(ctx, argv, { timeoutMs, stream: true });
-  if (res.exitCode !== 0) throw step.aptFailure('upgrade packages', res, wait);
+  const res = await step.aptGet(ctx, verb, build, { timeoutMs, stream: true, changes: true });
+  if (res.exitCode !== 0) throw step.aptFailure(verb, res, step.lockWaitSeconds(ctx));
   return `${res.stdout}${res.stderr}`;
-}
-
-/** The run's own holds around `fn` (see withTemporaryHolds). */
-function withRunHolds<T>(
-  ctx: DriverContext,
-  holds: string[],
-  record: UpgradeOptions['recordHolds'],
-  fn: () => Promise<T>,
-): Promise<T> {
-  return withTemporaryHolds(
-    ctx,
-    holds,
-    record,
-    { apply: (h) => step.mark(ctx, 'hold', h), release: (h) => step.mark(ctx, 'unhold', h) },
-    fn,
-  );
 }
 
 /** What the upgrade would change, from the simulation alone; nothing in the guest is touched. */
@@ -100,6 +90,7 @@ async function dryRun(
     rebootRequired: reboot.required,
     rebootPackages: reboot.packages,
     conffilesPending: [],
+    servicesToRestart: [],
     adminHolds,
     output: sim.output,
   };

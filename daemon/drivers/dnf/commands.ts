@@ -4,7 +4,8 @@
  * parsers read C-locale messages, and a held lock makes dnf exit 200 at once instead of waiting
  * forever (the driver does the waiting, with a timeout).
  */
-import { assertPackageNames } from '../../core/validate.js';
+import { filterArgs } from '../rpm-common/commands.js';
+import type { UpgradeFilters } from '../rpm-common/tool.js';
 import { DNF_LOCK_FILES } from './parse.js';
 
 const DNF = ['env', 'LC_ALL=C', 'dnf', '--setopt=exit_on_lock=True'] as const;
@@ -14,12 +15,6 @@ export const DNF_CONF = '/etc/dnf/dnf.conf';
 export const VERSIONLOCK_LIST = '/etc/dnf/plugins/versionlock.list';
 /** dnf's pid-file locks that matter to a patch run (the log-rotation lock never blocks one). */
 export const DNF_PID_FILES = [DNF_LOCK_FILES.RPMDB, DNF_LOCK_FILES.metadata, DNF_LOCK_FILES.cachedir] as string[];
-
-/** What the upgrade is restricted to; names are validated again here. */
-export interface UpgradeFilters {
-  exclude: readonly string[];
-  securityOnly: boolean;
-}
 
 /** Expires the metadata and downloads it again (`makecache` alone is a no-op while it is fresh). */
 export function refreshCommand(): string[] {
@@ -47,12 +42,6 @@ export function securityCommand(): string[] {
 /** Problems in the rpm database (missing requires, duplicates, obsoleted packages). */
 export function checkCommand(): string[] {
   return [...DNF, '-q', 'check'];
-}
-
-function filterArgs(filters: UpgradeFilters): string[] {
-  const args = filters.securityOnly ? ['--security'] : [];
-  for (const name of assertPackageNames(filters.exclude)) args.push(`--exclude=${name}`);
-  return args;
 }
 
 /** Resolves the upgrade and prints its transaction table, then answers no: nothing is downloaded or changed. */

@@ -1,42 +1,42 @@
 /**
- * What differs between dnf and yum. The rpm-family driver operations (family.ts, upgrade.ts) run
- * the same sequence for both and call the package manager only through this interface;
- * `dnf/steps.ts` and `yum/steps.ts` implement it with their own argv and parsers.
+ * The dnf flavour of the rpm-family tool. Every dnf command runs with `exit_on_lock`, so a held
+ * lock ends it at once (exit 200, or rpm's "can't create transaction lock"); the shared lock loop
+ * then waits on the probe and runs it again.
  */
+
+import * as rs from '../rpm-common/steps.js';
+import { rpmTool } from '../rpm-common/tool.js';
+import type { LockHolder } from '../shared/lock-wait.js';
 import type { DriverContext } from '../types.js';
-import type { UpgradeFilters } from './commands.js';
-import type { LockHolder } from './lock.js';
-import type { RebootHint } from './parse.js';
-import type { ListedPackage, TableEntry } from './table.js';
+import * as cmd from './commands.js';
+import * as parse from './parse.js';
 
-export type { UpgradeFilters } from './commands.js';
-
-export interface TransactionPlan {
-  entries: TableEntry[];
-  output: string;
+/** dnf's pid-file locks first (cheap, and they name the holder), then rpm's transaction lock. */
+export async function probeLocks(ctx: DriverContext): Promise<LockHolder | null> {
+  const own = await rs.pidFileHolder(ctx, cmd.DNF_PID_FILES, 'dnf lock');
+  if (own) return own;
+  const db = await rs.verifyDb(ctx);
+  return db.lock ? rs.rpmLockHolder(db.lock) : null;
 }
 
-export interface RpmTool {
-  /** 'dnf' or 'yum', for messages. */
-  readonly name: string;
-  /** Downloads fresh repository metadata; waits out a held lock, then throws 'locked'. */
-  refresh(ctx: DriverContext): Promise<void>;
-  /** The newest pending update per package, as the package manager would pick it (its excludes applied). */
-  available(ctx: DriverContext): Promise<ListedPackage[]>;
-  /** Names that have a pending security advisory. */
-  securityNames(ctx: DriverContext): Promise<Set<string>>;
-  /** Problems in the rpm database, one line each ([] when none). */
-  check(ctx: DriverContext): Promise<string[]>;
-  /** The transaction an upgrade with these filters would run; changes nothing. */
-  plan(ctx: DriverContext, filters: UpgradeFilters): Promise<TransactionPlan>;
-  /** Runs the upgrade; returns its output. Throws 'patch-failed' or, after the wait, 'locked'. */
-  upgrade(ctx: DriverContext, filters: UpgradeFilters, timeoutMs: number): Promise<string>;
-  /** Waits for the package manager's and rpm's locks; the holder still there after the wait, or null. */
-  waitForLocks(ctx: DriverContext): Promise<LockHolder | null>;
-  /** `needs-restarting -r`; null when the guest has no usable needs-restarting. */
-  rebootHint(ctx: DriverContext): Promise<RebootHint | null>;
-  /** `needs-restarting -s`; null when unavailable. */
-  services(ctx: DriverContext): Promise<string[] | null>;
-  /** Holds the admin configured (config excludes, versionlock entries). */
-  adminHolds(ctx: DriverContext): Promise<string[]>;
-}
+export const dnfTool = rpmTool({
+  name: 'dnf',
+  argv: {
+    refresh: cmd.refreshCommand,
+    available: cmd.availableCommand,
+    security: cmd.securityCommand,
+    check: cmd.checkCommand,
+    plan: cmd.planCommand,
+    upgrade: cmd.upgradeCommand,
+    needsRestarting: cmd.needsRestartingCommand,
+  },
+  conf: cmd.DNF_CONF,
+  versionlockList: cmd.VERSIONLOCK_LIST,
+  availableCodes: [],
+  parseAvailable: parse.parseRepoquery,
+  lockOf: parse.parseDnfLock,
+  probeLocks,
+  /** `--assumeno` exits 1 after "Operation aborted."; "Nothing to do." exits 0. */
+  planDeclined: (res) => res.stderr.split('\n').some((l) => l.startsWith('Operation aborted')),
+  planText: (res) => res.stdout,
+});

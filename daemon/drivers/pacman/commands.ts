@@ -10,11 +10,8 @@ const PACMAN = ['env', 'LC_ALL=C', 'pacman'] as const;
 
 /** pacman's lock: a plain file created with O_EXCL, never an fcntl lock, so its presence is the lock. */
 export const DB_LOCK = '/var/lib/pacman/db.lck';
-/** Arch itself never writes these; packages or admins may (the lab's demo-app does). */
-export const REBOOT_REQUIRED_FILE = '/run/reboot-required';
-export const REBOOT_PACKAGES_FILE = '/run/reboot-required.pkgs';
-/** Arch's kernel packages; an upgrade of one of them needs a reboot to take effect. */
-export const KERNEL_PACKAGES = ['linux', 'linux-lts', 'linux-zen', 'linux-hardened'] as const;
+/** `.pacnew` files pacman leaves beside config files the admin changed. */
+export const CONFFILE_SUFFIXES = ['.pacnew'] as const;
 /** `pacman -Su --print` output: name, version, repository, one package a line. */
 export const PLAN_FORMAT = '%n %v %r';
 
@@ -71,24 +68,4 @@ export function lockPresentCommand(): string[] {
 /** `pid command line` of running processes whose name contains pacman; exit 1 when there are none. */
 export function lockHolderCommand(): string[] {
   return ['pgrep', '-a', 'pacman'];
-}
-
-export function kernelReleaseCommand(): string[] {
-  return ['uname', '-r'];
-}
-
-export function rebootRequiredCommand(): string[] {
-  return ['test', '-e', REBOOT_REQUIRED_FILE];
-}
-
-export function rebootPackagesCommand(): string[] {
-  return ['cat', REBOOT_PACKAGES_FILE];
-}
-
-/**
- * `.pacnew` files under /etc with their change time: pacman extracts with the archive's mtime,
- * but its rename sets ctime, so a new ctime tells which ones this run wrote.
- */
-export function conffilesCommand(): string[] {
-  return ['find', '/etc', '-xdev', '-name', '*.pacnew', '-printf', '%p\\t%C@\\n'];
 }

@@ -1,7 +1,6 @@
-import { isPvepatchError } from '../../core/errors.js';
 import { assertPackageNames } from '../../core/validate.js';
 import type { Driver, DriverContext, PendingUpdate, PrecheckResult } from '../types.js';
-import { lockTimeoutMs, waitForUnlock } from './lock.js';
+import { waitForUnlock } from './lock.js';
 import { mergeUpdates } from './parse.js';
 import * as step from './steps.js';
 import { upgrade } from './upgrade.js';
@@ -10,6 +9,7 @@ import { upgrade } from './upgrade.js';
 export const pacmanDriver = {
   name: 'pacman',
   osIds: ['arch', 'manjaro', 'endeavouros'],
+  ostypes: ['archlinux'],
   securityMetadata: false,
 
   /** `pacman -Syy` once db.lck is gone (see readme.md for -Syy over -Sy). */
@@ -30,13 +30,8 @@ export const pacmanDriver = {
 
   /** db.lck must go away within the lock timeout; pacman has no broken-state audit to run. */
   async precheck(ctx: DriverContext): Promise<PrecheckResult> {
-    try {
-      await waitForUnlock(ctx, 'lock the package database', Date.now() + lockTimeoutMs(ctx));
-    } catch (err) {
-      if (isPvepatchError(err) && err.code === 'locked') return { ok: false, problems: [err.message] };
-      throw err;
-    }
-    return { ok: true, problems: [] };
+    const locked = await waitForUnlock(ctx, 'lock the package database');
+    return locked ? { ok: false, problems: [locked.message] } : { ok: true, problems: [] };
   },
 
   upgrade,

@@ -16,6 +16,8 @@
  * is never booted. A custom or foreign kernel on a VM is skipped the same way.
  */
 
+import type { KernelNaming } from '../shared/kernel.js';
+
 const FLAVOUR_SUFFIX: Readonly<Record<string, string>> = {
   linux: '',
   'linux-lts': '-lts',
@@ -43,26 +45,10 @@ export function runningKernelPackage(release: string): string | null {
   return null;
 }
 
-export interface KernelCheck {
-  /** The running kernel is an Arch kernel and its package now holds another release. */
-  outdated: boolean;
-  /** The kernel package to name as the reason, when outdated. */
-  package: string | null;
-  /** Why the comparison was skipped, for the log; null when it ran. */
-  skipped: string | null;
-}
-
-/** Compares `uname -r` with the installed package of the same flavour (see the module comment). */
-export function checkKernel(release: string, installed: ReadonlyMap<string, string>): KernelCheck {
-  const pkg = runningKernelPackage(release.trim());
-  if (!pkg)
-    return { outdated: false, package: null, skipped: `running kernel ${release.trim()} is not an Arch kernel` };
-  const version = installed.get(pkg);
-  if (version === undefined)
-    return { outdated: false, package: null, skipped: `running kernel ${release.trim()} but ${pkg} is not installed` };
-  const expected = kernelRelease(pkg, version);
-  if (expected === null) return { outdated: false, package: null, skipped: `unrecognised ${pkg} version ${version}` };
-  return expected === release.trim()
-    ? { outdated: false, package: null, skipped: null }
-    : { outdated: true, package: pkg, skipped: null };
-}
+/** How Arch kernel packages name their releases (see the module comment). */
+export const archKernels: KernelNaming = {
+  what: 'an Arch kernel',
+  runningPackage: runningKernelPackage,
+  release: kernelRelease,
+  isKernelPackage: (name) => Object.hasOwn(FLAVOUR_SUFFIX, name),
+};

@@ -1,57 +1,70 @@
 /**
  * pacman's lock is the file /var/lib/pacman/db.lck, created with O_EXCL and removed on exit; pacman
- * never waits for it (`error: failed to init transaction (unable to lock database)`). So the driver
- * polls for the file through the transport until a deadline, then gives up with 'locked', naming a
- * running pacman when pgrep finds one. It never removes the file: a stale lock left by a killed
- * pacman is the admin's call (pacman's own advice is to check no package manager runs first).
+ * never waits for it (`error: failed to init transaction (unable to lock database)`). So the shared
+ * lock loop polls for the file through the exec layer until the lock timeout, then gives up with
+ * 'locked', naming a running pacman when pgrep finds one. It never removes the file: a stale lock
+ * left by a killed pacman is the admin's call (pacman's own advice is to check no package manager
+ * runs first).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PvepatchError } from '../../core/errors.js';
+import type { ExecResult } from '../../core/exec.js';
+import type { GuestRunOptions } from '../shared/guest-exec.js';
+import { type LockHolder, lockedError, lockTimeoutMs, retryWhileLocked, waitUntilFree } from '../shared/lock-wait.js';
+import { parsePgrep } from '../shared/parse.js';
 import type { DriverContext } from '../types.js';
 import { DB_LOCK, lockHolderCommand, lockPresentCommand } from './commands.js';
-import { parseLockHolders } from './parse.js';
-import { run } from './run.js';
+import { isLockFailure } from './parse.js';
 
-export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
+const PRESENT: LockHolder = { kind: 'pacman lock', lock: DB_LOCK, pid: null, process: null };
 
-/** Poll often enough for short test timeouts, at most once a second in production. */
-export function pollMs(timeoutMs: number): number {
-  return Math.min(1000, Math.max(50, Math.floor(timeoutMs / 20)));
+/** db.lck as a holder while it exists (`test -e`; any non-zero exit counts as absent). */
+async function probe(ctx: DriverContext): Promise<LockHolder | null> {
+  return (await ctx.exec.run(lockPresentCommand())).exitCode === 0 ? PRESENT : null;
 }
 
-export function lockTimeoutMs(ctx: DriverContext): number {
-  return ctx.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+/** The holder as pgrep sees it: a running pacman, or a note that none runs (a stale lock). */
+async function whoHolds(ctx: DriverContext): Promise<LockHolder> {
+  const res = await ctx.exec.run(lockHolderCommand());
+  const holders = res.exitCode === 0 ? parsePgrep(res.stdout) : [];
+  const first = holders[0];
+  if (first) return { ...PRESENT, pid: first.pid, process: first.command.slice(0, 120) };
+  if (res.exitCode === 1)
+    return {
+      ...PRESENT,
+      note: 'no pacman process is running - a stale lock from an interrupted pacman? pvepatch never removes it',
+    };
+  return { ...PRESENT, note: 'holder unknown - pgrep not available' };
 }
 
-/** Whether db.lck exists now (`test -e`; any non-zero exit counts as absent). */
-export async function lockPresent(ctx: DriverContext): Promise<boolean> {
-  return (await run(ctx, lockPresentCommand())).exitCode === 0;
+/** The 'locked' error for `verb`, naming whoever holds db.lck now. */
+async function locked(ctx: DriverContext, verb: string): Promise<PvepatchError> {
+  return lockedError(verb, await whoHolds(ctx), lockTimeoutMs(ctx));
 }
 
-/** Returns once db.lck is gone; throws 'locked' when it is still there at `deadline` (epoch ms). */
-export async function waitForUnlock(ctx: DriverContext, verb: string, deadline: number): Promise<void> {
-  const poll = pollMs(lockTimeoutMs(ctx));
-  let logged = false;
-  for (;;) {
-    if (!(await lockPresent(ctx))) return;
-    const left = deadline - Date.now();
-    if (left <= 0) throw await lockedError(ctx, verb);
-    if (!logged) ctx.log?.(`${DB_LOCK} present - waiting up to ${Math.ceil(left / 1000)}s for pacman to finish`);
-    logged = true;
-    await sleep(Math.min(poll, left));
+/** null once db.lck is gone; the 'locked' error when it is still there after the lock timeout. */
+export async function waitForUnlock(ctx: DriverContext, verb: string): Promise<PvepatchError | null> {
+  return (await waitUntilFree(ctx, probe)) ? locked(ctx, verb) : null;
+}
+
+/**
+ * Runs a locking pacman command (-Syy, -Su). pacman does not wait for its lock, so a command that
+ * finds db.lck waits (polling) and runs again, within the lock timeout.
+ */
+export async function runLocked(
+  ctx: DriverContext,
+  verb: string,
+  argv: readonly string[],
+  opts: GuestRunOptions = {},
+): Promise<ExecResult> {
+  try {
+    return await retryWhileLocked(ctx, {
+      verb,
+      attempt: () => ctx.exec.run(argv, opts),
+      lockOf: (res) => (res.exitCode !== 0 && isLockFailure(`${res.stdout}\n${res.stderr}`) ? PRESENT : null),
+      probe,
+    });
+  } catch (err) {
+    if (err instanceof PvepatchError && err.code === 'locked') throw await locked(ctx, verb);
+    throw err;
   }
-}
-
-/** `unable to <verb> - /var/lib/pacman/db.lck present after waiting Ns (<who>)`. */
-export async function lockedError(ctx: DriverContext, verb: string): Promise<PvepatchError> {
-  const res = await run(ctx, lockHolderCommand());
-  const holders = res.exitCode === 0 ? parseLockHolders(res.stdout) : [];
-  let who = 'holder unknown - pgrep not available';
-  if (holders.length > 0) who = `pacman running: ${holders.map((h) => `${h.pid} ${h.command}`).join(', ')}`;
-  else if (res.exitCode === 1)
-    who = 'no pacman process is running - a stale lock from an interrupted pacman? pvepatch never removes it';
-  const seconds = Math.ceil(lockTimeoutMs(ctx) / 1000);
-  return new PvepatchError('locked', `unable to ${verb} - ${DB_LOCK} present after waiting ${seconds}s (${who})`, {
-    details: { lockFile: DB_LOCK, holders },
-  });
 }

@@ -3,7 +3,7 @@
  * package-name rule; a line that does not parse is skipped, never guessed at.
  */
 import { isValidPackageName } from '../../core/validate.js';
-import type { ChangedPackage, PendingUpdate } from '../types.js';
+import type { PendingUpdate } from '../types.js';
 
 export interface PendingLine {
   package: string;
@@ -114,21 +114,11 @@ export function failureCause(output: string): string | null {
   const lines = output.split('\n').map((l) => l.trim());
   const error = lines.find((l) => l.startsWith('error: '));
   if (!error) return null;
-  const detail = lines.filter((l) =>
-    /^:: .*(unable to satisfy|breaks dependency|are in conflict)|exists in filesystem/.test(l),
-  );
+  const detail = lines
+    .filter((l) => /^:: .*(unable to satisfy|breaks dependency|are in conflict)|exists in filesystem/.test(l))
+    .slice(0, 5);
   const cause = error.slice('error: '.length);
   return detail.length > 0 ? `${cause}: ${detail.map((d) => d.replace(/^:: /, '')).join('; ')}` : cause;
-}
-
-/** `pgrep -a pacman` → `pid command line` entries. */
-export function parseLockHolders(stdout: string): { pid: number; command: string }[] {
-  const holders: { pid: number; command: string }[] = [];
-  for (const line of stdout.split('\n')) {
-    const m = /^(\d+) (.+)$/.exec(line.trim());
-    if (m?.[1] && m[2]) holders.push({ pid: Number(m[1]), command: m[2] });
-  }
-  return holders;
 }
 
 /** `warning: /etc/x installed as /etc/x.pacnew` → the .pacnew paths pacman reported. */
@@ -136,32 +126,4 @@ export function parsePacnewWarnings(output: string): string[] {
   const paths: string[] = [];
   for (const m of output.matchAll(/^warning: \S+ installed as (\S+\.pacnew)$/gm)) if (m[1]) paths.push(m[1]);
   return paths;
-}
-
-/** `find … -printf '%p\t%C@\n'` → path → ctime (seconds, as printed). */
-export function parseConffiles(stdout: string): Map<string, string> {
-  const files = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const tab = line.lastIndexOf('\t');
-    if (tab > 0) files.set(line.slice(0, tab), line.slice(tab + 1));
-  }
-  return files;
-}
-
-/** Files present after the run that were absent before or were written again (new ctime). */
-export function newConffiles(before: Map<string, string>, after: Map<string, string>): string[] {
-  return [...after].filter(([path, ctime]) => before.get(path) !== ctime).map(([path]) => path);
-}
-
-/** Packages whose installed version differs; null stands for "not installed" on either side. */
-export function diffVersions(before: Map<string, string>, after: Map<string, string>): ChangedPackage[] {
-  const names = [...new Set([...before.keys(), ...after.keys()])].sort();
-  return names
-    .map((name) => ({ package: name, before: before.get(name) ?? null, after: after.get(name) ?? null }))
-    .filter((c) => c.before !== c.after);
-}
-
-/** One name per line (`/run/reboot-required.pkgs`), duplicates and invalid names dropped. */
-export function parseNameList(stdout: string): string[] {
-  return [...new Set(stdout.split('\n').map((l) => l.trim()))].filter((n) => isValidPackageName(n));
 }

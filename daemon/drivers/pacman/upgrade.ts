@@ -7,14 +7,17 @@
  */
 import { PvepatchError } from '../../core/errors.js';
 import { assertPackageNames } from '../../core/validate.js';
+import { newConffiles, readConffiles } from '../shared/conffiles.js';
+import { withChangedKernels } from '../shared/kernel.js';
+import { diffVersions } from '../shared/versions.js';
 import type { ChangedPackage, DriverContext, UpgradeOptions, UpgradeResult } from '../types.js';
-import { KERNEL_PACKAGES, upgradeCommand } from './commands.js';
-import { diffVersions, newConffiles, type PlannedPackage, parsePacnewWarnings } from './parse.js';
+import { CONFFILE_SUFFIXES, upgradeCommand } from './commands.js';
+import { archKernels } from './kernel.js';
+import { runLocked } from './lock.js';
+import { type PlannedPackage, parsePacnewWarnings } from './parse.js';
 import * as step from './steps.js';
 
 export const DEFAULT_UPGRADE_TIMEOUT_MS = 15 * 60_000;
-
-const KERNELS: ReadonlySet<string> = new Set(KERNEL_PACKAGES);
 
 /** Arch has no security metadata: a security-only run is refused rather than silently doing nothing. */
 export function refuseSecurityOnly(): PvepatchError {
@@ -25,26 +28,26 @@ export function refuseSecurityOnly(): PvepatchError {
   );
 }
 
-export async function upgrade(base: DriverContext, opts: UpgradeOptions): Promise<UpgradeResult> {
+export async function upgrade(ctx: DriverContext, opts: UpgradeOptions): Promise<UpgradeResult> {
   const exclude = assertPackageNames(opts.exclude);
   if (opts.securityOnly) throw refuseSecurityOnly();
-  const ctx: DriverContext = opts.log ? { ...base, log: opts.log } : base;
   const adminHolds = await step.readAdminHolds(ctx);
   const before = await step.readVersions(ctx);
   if (opts.dryRun) return dryRun(ctx, exclude, before, adminHolds);
 
-  const conffilesBefore = await step.readConffiles(ctx);
-  const res = await step.runLocked(ctx, 'upgrade packages', upgradeCommand(exclude), {
+  const conffilesBefore = await readConffiles(ctx, CONFFILE_SUFFIXES);
+  const res = await runLocked(ctx, 'upgrade packages', upgradeCommand(exclude), {
     timeoutMs: opts.timeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS,
     stream: true,
+    changes: true,
   });
   if (res.exitCode !== 0) throw step.pacmanFailure('upgrade packages', res);
   const output = `${res.stdout}${res.stderr}`;
   const after = await step.readVersions(ctx);
   const changed = diffVersions(before, after);
-  const reboot = withKernels(await step.readReboot(ctx, after), changed);
+  const reboot = withChangedKernels(await step.readReboot(ctx, after), changed, archKernels);
   const pacnew = new Set([
-    ...newConffiles(conffilesBefore, await step.readConffiles(ctx)),
+    ...newConffiles(conffilesBefore, await readConffiles(ctx, CONFFILE_SUFFIXES)),
     ...parsePacnewWarnings(output),
   ]);
   return {
@@ -56,16 +59,6 @@ export async function upgrade(base: DriverContext, opts: UpgradeOptions): Promis
     adminHolds,
     output,
   };
-}
-
-/** A kernel package that changed in this run needs a reboot, whatever the running kernel says. */
-function withKernels(
-  reboot: { required: boolean; packages: string[] },
-  changed: ChangedPackage[],
-): { required: boolean; packages: string[] } {
-  const kernels = changed.filter((c) => KERNELS.has(c.package) && c.after !== null).map((c) => c.package);
-  const packages = [...new Set([...reboot.packages, ...kernels])];
-  return { required: reboot.required || kernels.length > 0, packages };
 }
 
 /**
@@ -80,7 +73,7 @@ async function dryRun(
 ): Promise<UpgradeResult> {
   const { plan, output } = await step.readPlan(ctx, exclude);
   const changed = planned(plan, installed);
-  const reboot = withKernels(await step.readReboot(ctx, installed), changed);
+  const reboot = withChangedKernels(await step.readReboot(ctx, installed), changed, archKernels);
   return {
     changed,
     rebootRequired: reboot.required,

@@ -5,8 +5,8 @@
  * currently holding the yum lock; exiting as configured by exit_on_lock") instead of waiting
  * forever, and the driver waits with a timeout.
  */
-import { assertPackageNames } from '../../core/validate.js';
-import type { UpgradeFilters } from '../dnf/tool.js';
+import { filterArgs } from '../rpm-common/commands.js';
+import type { UpgradeFilters } from '../rpm-common/tool.js';
 
 const YUM = ['env', 'LC_ALL=C', 'yum', '--setopt=exit_on_lock=1'] as const;
 
@@ -37,12 +37,6 @@ export function securityCommand(): string[] {
 
 export function checkCommand(): string[] {
   return [...YUM, '-q', 'check'];
-}
-
-function filterArgs(filters: UpgradeFilters): string[] {
-  const args = filters.securityOnly ? ['--security'] : [];
-  for (const name of assertPackageNames(filters.exclude)) args.push(`--exclude=${name}`);
-  return args;
 }
 
 /**

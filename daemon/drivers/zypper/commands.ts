@@ -7,20 +7,14 @@
 import { PvepatchError } from '../../core/errors.js';
 import { assertPackageNames } from '../../core/validate.js';
 
-/** Debian-style flag the demo packages' scriptlets (and some admins' tooling) write. */
-export const REBOOT_REQUIRED_FILE = '/run/reboot-required';
-export const REBOOT_PACKAGES_FILE = '/run/reboot-required.pkgs';
 /** libzypp's own flag, set after installing a package that provides `installhint(reboot-needed)`. */
 export const REBOOT_NEEDED_FILE = '/run/reboot-needed';
+/** Config files rpm left beside (`.rpmnew`, noreplace kept the admin's) or instead of (`.rpmsave`) the admin's. */
+export const CONFFILE_SUFFIXES = ['.rpmnew', '.rpmsave'] as const;
 /** How a hold names a patch lock: zypper's own `kind:name` syntax (`zypper rl patch:ID`). */
 export const PATCH_HOLD_PREFIX = 'patch:';
 
 const PATCH_ID = /^[A-Za-z0-9][A-Za-z0-9+._:-]{0,127}$/;
-
-/** Whole seconds for ZYPP_LOCK_TIMEOUT, rounded up so a short wait is never zero. */
-export function lockSeconds(ms: number): number {
-  return Math.max(0, Math.ceil(ms / 1000));
-}
 
 function zypper(waitSeconds: number, args: readonly string[]): string[] {
   return ['env', 'LC_ALL=C', `ZYPP_LOCK_TIMEOUT=${waitSeconds}`, 'zypper', '--non-interactive', '--no-color', ...args];
@@ -140,19 +134,6 @@ export function versionsCommand(): string[] {
   return ['rpm', '-qa', '--qf', '%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\t%{INSTALLTIME}\\n'];
 }
 
-/**
- * Config files rpm left beside (`.rpmnew`, noreplace kept the admin's) or instead of (`.rpmsave`)
- * the admin's, with their change time: rpm gives extracted files the package's mtime, so only the
- * ctime tells which ones this run made.
- */
-export function conffilesCommand(): string[] {
-  return ['find', '/etc', '-xdev', '(', '-name', '*.rpmnew', '-o', '-name', '*.rpmsave', ')', '-printf', '%p\\t%C@\\n'];
-}
-
 export function existsCommand(path: string): string[] {
   return ['test', '-e', path];
-}
-
-export function catCommand(path: string): string[] {
-  return ['cat', path];
 }

@@ -4,7 +4,7 @@
  */
 import { PvepatchError } from '../../core/errors.js';
 import type { ExecResult } from '../../core/exec.js';
-import { describeLockHolder, parseLockHolder, zypperErrorText } from './parse-text.js';
+import { zypperErrorText } from './parse-text.js';
 
 export const ZYPPER_EXIT = {
   ok: 0,
@@ -45,16 +45,8 @@ export function exitNote(code: number | null): string | null {
   return code === null ? null : (NOTES[code] ?? null);
 }
 
-/**
- * The error for a failed zypper run: exit 7 is 'locked' naming the holder (zypper already waited
- * `waitSeconds`), anything else is 'patch-failed' with zypper's own cause.
- */
-export function zypperFailure(verb: string, res: ExecResult, waitSeconds: number): PvepatchError {
-  if (res.exitCode === ZYPPER_EXIT.zyppLocked) {
-    const holder = parseLockHolder(res.stdout, res.stderr);
-    const message = `unable to ${verb} - ${describeLockHolder(holder)} after waiting ${waitSeconds}s`;
-    return new PvepatchError('locked', message, { details: { ...holder, exitCode: res.exitCode } });
-  }
+/** The error for a failed zypper run ('patch-failed' with zypper's own cause; locks never get here). */
+export function zypperFailure(verb: string, res: ExecResult): PvepatchError {
   const code = res.exitCode === null ? `signal ${res.signal}` : `exit ${res.exitCode}`;
   const cause = zypperErrorText(res.stdout, res.stderr);
   const message = `unable to ${verb} - ${cause ? `${cause} (zypper ${code})` : `zypper ${code}`}`;

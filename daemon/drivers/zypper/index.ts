@@ -1,3 +1,4 @@
+import { PvepatchError } from '../../core/errors.js';
 import { assertPackageNames } from '../../core/validate.js';
 import type { Driver, DriverContext, PendingUpdate, PrecheckResult } from '../types.js';
 import { assertHolds } from './commands.js';
@@ -9,6 +10,7 @@ import { upgrade } from './upgrade.js';
 export const zypperDriver = {
   name: 'zypper',
   osIds: ['opensuse-leap', 'opensuse-tumbleweed', 'opensuse', 'sles', 'sled', 'suse'],
+  ostypes: ['opensuse'],
 
   refresh: (ctx) => step.refresh(ctx),
 
@@ -30,9 +32,13 @@ export const zypperDriver = {
    * fixBroken, the upgrade repairs them) and a zypp lock still held after the wait.
    */
   async precheck(ctx: DriverContext, opts?: { fixBroken?: boolean }): Promise<PrecheckResult> {
-    const res = await step.verifyDryRun(ctx);
+    const res = await step.verifyDryRun(ctx).catch((err: unknown) => {
+      if (err instanceof PvepatchError && err.code === 'locked') return err;
+      throw err;
+    });
+    if (res instanceof PvepatchError) return { ok: false, problems: [res.message] };
     if (!isZypperSuccess(res.exitCode)) {
-      return { ok: false, problems: [zypperFailure('check dependencies', res, step.lockWaitSeconds(ctx)).message] };
+      return { ok: false, problems: [zypperFailure('check dependencies', res).message] };
     }
     if (res.repairs.length === 0 || opts?.fixBroken) return { ok: true, problems: [] };
     const names = res.repairs.map((r) => r.package).join(', ');

@@ -4,7 +4,7 @@
  * only a lock whose query is exactly the plain name, so repo- or version-bound admin locks on the
  * same name survive, and plain ones are left out of the run's locks in the first place.
  */
-import { withTemporaryHolds } from '../temporary-holds.js';
+import { withTemporaryHolds } from '../shared/temporary-holds.js';
 import type { DriverContext, UpgradeOptions } from '../types.js';
 import { PATCH_HOLD_PREFIX } from './commands.js';
 import { isPlainPackageLock, lockMatches, type ZypperLock } from './parse.js';

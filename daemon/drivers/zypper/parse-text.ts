@@ -3,8 +3,9 @@
  * holders, failure causes, `zypper ps`, config files left by rpm.
  */
 import { isValidPackageName } from '../../core/validate.js';
-import type { ChangedPackage } from '../types.js';
-import { messages } from './xml.js';
+import type { LockHolder } from '../shared/lock-wait.js';
+import { isDigits, lineAfter } from '../shared/parse.js';
+import { messages, parseXml } from './xml.js';
 
 /**
  * `rpm -qa --qf '%{NAME}\t[E:]V-R\t%{INSTALLTIME}\n'` → name → version. A name installed in
@@ -22,14 +23,6 @@ export function parseRpmVersions(stdout: string): Map<string, string> {
   return new Map([...newest].map(([name, v]) => [name, v.version]));
 }
 
-/** Packages whose installed version differs; null stands for "not installed" on either side. */
-export function diffVersions(before: Map<string, string>, after: Map<string, string>): ChangedPackage[] {
-  const names = [...new Set([...before.keys(), ...after.keys()])].sort();
-  return names
-    .map((name) => ({ package: name, before: before.get(name) ?? null, after: after.get(name) ?? null }))
-    .filter((c) => c.before !== c.after);
-}
-
 /** Kernel flavour packages (not -devel, -source, -firmware…): changing one means the guest should reboot. */
 const KERNEL = /^kernel-(default|default-base|preempt|rt|azure|64kb|kvmsmall|pae|vanilla|lpae|zfcpdump|longterm)$/;
 
@@ -37,25 +30,28 @@ export function isKernelPackage(name: string): boolean {
   return KERNEL.test(name);
 }
 
-export interface LockHolder {
-  pid: number;
-  /** What libzypp read from the holder's command line, e.g. `zypper`, `packagekitd`, `sleep`. */
-  process: string;
-}
+const LOCKED = 'System management is locked by the application with pid ';
 
-const LOCKED = /System management is locked by the application with pid (\d+) \((.*)\)\.?/;
+/** zypp's lock file (libzypp's ZYPP_LOCKFILE_ROOT default). */
+export const ZYPP_LOCK = '/run/zypp.pid';
 
-/** "System management is locked by the application with pid 5332 (sleep)." in text or XML output. */
-export function parseLockHolder(stdout: string, stderr = ''): LockHolder | null {
-  const text = [...messages(stdout, 'error'), stdout, stderr].join('\n');
-  const m = LOCKED.exec(text);
-  return m?.[1] ? { pid: Number(m[1]), process: m[2] ?? '' } : null;
-}
-
-/** "zypp lock is held by process 5332 (sleep)". */
-export function describeLockHolder(holder: LockHolder | null): string {
-  if (!holder) return 'the zypp lock is held by another process';
-  return `zypp lock is held by process ${holder.pid}${holder.process ? ` (${holder.process})` : ''}`;
+/**
+ * "System management is locked by the application with pid 5332 (sleep)." in text or XML output;
+ * the holder (pid unknown when zypper did not say), always a 'zypp lock'.
+ */
+export function parseLockHolder(stdout: string, stderr = ''): LockHolder {
+  for (const text of [stdout, stderr]) {
+    const at = text.indexOf(LOCKED);
+    if (at < 0) continue;
+    const rest = text.slice(at + LOCKED.length, text.indexOf('\n', at) < 0 ? text.length : text.indexOf('\n', at));
+    const space = rest.indexOf(' ');
+    const pid = rest.slice(0, space < 0 ? rest.length : space);
+    const open = rest.indexOf('(');
+    const close = rest.lastIndexOf(')');
+    const process = open >= 0 && close > open ? rest.slice(open + 1, close) : null;
+    if (isDigits(pid, 10)) return { kind: 'zypp lock', lock: ZYPP_LOCK, pid: Number(pid), process };
+  }
+  return { kind: 'zypp lock', lock: ZYPP_LOCK, pid: null, process: null };
 }
 
 /** Lines zypper adds after every error; they say nothing about the cause. */
@@ -72,10 +68,10 @@ const BOILERPLATE = [
  * stderr lines (e.g. "Problem retrieving files from 'demo'. Specified path … is not a directory").
  */
 export function zypperErrorText(stdout: string, stderr: string): string | null {
-  const xmlError = messages(stdout, 'error')[0];
+  const xmlError = messages(parseXml(stdout), 'error')[0];
   if (xmlError) return oneLine(xmlError);
-  const problem = /^Problem: (.+)$/m.exec(stdout)?.[0] ?? /^Problem: (.+)$/m.exec(stderr)?.[0];
-  if (problem) return problem.trim();
+  const problem = lineAfter(stdout, 'Problem: ') ?? lineAfter(stderr, 'Problem: ');
+  if (problem) return `Problem: ${problem}`.trim();
   const lines = stderr
     .split('\n')
     .map((l) => l.trim())
@@ -89,7 +85,11 @@ export function zypperErrorText(stdout: string, stderr: string): string | null {
 }
 
 function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .join(' ');
 }
 
 /** `zypper removelock`: "2 locks have been successfully removed." / "No lock has been removed." → count. */
@@ -97,29 +97,4 @@ export function parseRemovedLocks(stdout: string): number | null {
   if (/^No lock has been removed\./m.test(stdout)) return 0;
   const m = /^(\d+) locks? (?:has|have) been successfully removed\./m.exec(stdout);
   return m?.[1] ? Number(m[1]) : null;
-}
-
-/** `zypper ps -sss` and `/run/reboot-required.pkgs`: one name per line, unique, valid names only. */
-export function parseNameLines(stdout: string): string[] {
-  const names = new Set<string>();
-  for (const line of stdout.split('\n')) {
-    const name = line.trim();
-    if (name && isValidPackageName(name)) names.add(name);
-  }
-  return [...names];
-}
-
-/** `find … -printf '%p\t%C@\n'` → path → ctime (seconds, as printed). */
-export function parseConffiles(stdout: string): Map<string, string> {
-  const files = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const tab = line.lastIndexOf('\t');
-    if (tab > 0) files.set(line.slice(0, tab), line.slice(tab + 1));
-  }
-  return files;
-}
-
-/** Files present after the run that were absent before or were written again (new ctime). */
-export function newConffiles(before: Map<string, string>, after: Map<string, string>): string[] {
-  return [...after].filter(([path, ctime]) => before.get(path) !== ctime).map(([path]) => path);
 }

@@ -3,8 +3,9 @@
  * with the package-name rule; what does not parse is reported in `unparsed`, never guessed at.
  */
 import { isValidPackageName } from '../../core/validate.js';
+import { globMatches } from '../shared/glob.js';
 import type { PendingUpdate } from '../types.js';
-import { decodeEntities, elements } from './xml.js';
+import { child, descendants, parseXml } from './xml.js';
 
 export interface ParsedUpdates {
   updates: PendingUpdate[];
@@ -16,7 +17,7 @@ export interface ParsedUpdates {
 export function parseListUpdates(xml: string): ParsedUpdates {
   const out: ParsedUpdates = { updates: [], unparsed: [] };
   const seen = new Set<string>();
-  for (const u of elements(xml, 'update')) {
+  for (const u of descendants(parseXml(xml), 'update')) {
     const { kind, name, edition } = u.attrs;
     if (kind !== undefined && kind !== 'package') continue;
     if (!name || !isValidPackageName(name) || !edition) {
@@ -25,7 +26,7 @@ export function parseListUpdates(xml: string): ParsedUpdates {
     }
     if (seen.has(name)) continue; // one entry per name, as the other drivers report
     seen.add(name);
-    const source = elements(u.body, 'source')[0];
+    const source = child(u, 'source');
     out.updates.push({
       package: name,
       current_version: u.attrs['edition-old'] || null,
@@ -50,7 +51,7 @@ export interface Patch {
 
 /** `zypper --xmlout list-patches`: every patch element, whatever `--category` asked for. */
 export function parsePatches(xml: string): Patch[] {
-  return elements(xml, 'update')
+  return descendants(parseXml(xml), 'update')
     .filter((u) => u.attrs.kind === 'patch' && u.attrs.name)
     .map((u) => ({
       id: u.attrs.name ?? '',
@@ -66,8 +67,11 @@ export function neededSecurityPatches(patches: readonly Patch[]): Patch[] {
   return patches.filter((p) => p.category === 'security' && p.status === 'needed');
 }
 
-const ARCH_SUFFIX =
-  /\.(noarch|x86_64|i[3-6]86|aarch64|aarch64_ilp32|armv[5-7][a-z]*|ppc64le|ppc64|ppc|s390x|s390|riscv64|src|nosrc)$/;
+const ARCHES = new Set(
+  'noarch x86_64 i386 i486 i586 i686 aarch64 aarch64_ilp32 armv5tel armv6l armv6hl armv7l armv7hl ppc64le ppc64 ppc s390x s390 riscv64 src nosrc'.split(
+    ' ',
+  ),
+);
 
 /**
  * `zypper --xmlout info -t patch ID…` → patch id → package names it updates. zypper 1.14 prints
@@ -76,32 +80,51 @@ const ARCH_SUFFIX =
  */
 export function parsePatchInfo(xml: string): Map<string, string[]> {
   const coverage = new Map<string, string[]>();
-  for (const m of elements(xml, 'message')) {
-    const text = decodeEntities(m.body);
-    const id = /^Name\s*: (\S+)$/m.exec(text)?.[1];
-    if (!id) continue;
-    coverage.set(id, conflictNames(text));
+  for (const m of descendants(parseXml(xml), 'message')) {
+    const id = infoField(m.text, 'Name');
+    if (!id || id.includes(' ')) continue;
+    coverage.set(id, conflictNames(m.text));
   }
   return coverage;
 }
 
+/** The value of an `info` field line (`Name        : value`), or null. */
+function infoField(text: string, field: string): string | null {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(field)) continue;
+    const rest = line.slice(field.length).trimStart();
+    if (rest.startsWith(':')) return rest.slice(1).trim();
+  }
+  return null;
+}
+
 function conflictNames(info: string): string[] {
   const lines = info.split('\n');
-  const start = lines.findIndex((l) => /^Conflicts\s*:/.test(l));
+  const start = lines.findIndex(
+    (l) => l.startsWith('Conflicts') && l.slice('Conflicts'.length).trimStart().startsWith(':'),
+  );
   if (start < 0) return [];
-  const inline = lines[start]?.replace(/^Conflicts\s*:\s*/, '') ?? '';
-  const entries = /^\[\d+\]$/.test(inline) ? [] : [inline];
-  for (const line of lines.slice(start + 1)) {
-    if (!/^\s+\S/.test(line)) break;
+  const inline = lines[start]!.slice(lines[start]!.indexOf(':') + 1).trim();
+  const entries = inline.startsWith('[') && inline.endsWith(']') ? [] : [inline];
+  for (let i = start + 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (!(line.startsWith(' ') || line.startsWith('\t')) || line.trim() === '') break;
     entries.push(line.trim());
   }
   const names = new Set<string>();
   for (const entry of entries) {
-    const raw = /^(\S+)\s*</.exec(entry)?.[1];
-    const name = raw?.replace(ARCH_SUFFIX, '');
+    const space = entry.indexOf(' ');
+    const raw = space > 0 && entry.slice(space).trimStart().startsWith('<') ? entry.slice(0, space) : null;
+    const name = raw === null ? null : withoutArch(raw);
     if (name && isValidPackageName(name)) names.add(name);
   }
   return [...names];
+}
+
+/** `name.x86_64` → `name` for the architectures rpm knows; other dots stay (`python3.11`). */
+function withoutArch(raw: string): string {
+  const dot = raw.lastIndexOf('.');
+  return dot > 0 && ARCHES.has(raw.slice(dot + 1)) ? raw.slice(0, dot) : raw;
 }
 
 export interface ZypperLock {
@@ -116,16 +139,14 @@ export interface ZypperLock {
 
 /** `zypper --xmlout locks`. */
 export function parseLocks(xml: string): ZypperLock[] {
-  return elements(xml, 'lock').map((l) => {
-    const name = decodeEntities(elements(l.body, 'name')[0]?.body ?? '');
-    const type = decodeEntities(elements(l.body, 'type')[0]?.body ?? 'package');
-    const repo = elements(l.body, 'repo')[0];
-    const range = elements(l.body, 'range')[0]?.attrs;
+  return descendants(parseXml(xml), 'lock').map((l) => {
+    const range = child(l, 'range')?.attrs;
     const version = range ? [range.version, range.release].filter((s) => s).join('-') : '';
+    const repo = child(l, 'repo');
     return {
-      name,
-      type,
-      repo: repo ? decodeEntities(repo.body) : null,
+      name: child(l, 'name')?.text ?? '',
+      type: child(l, 'type')?.text ?? 'package',
+      repo: repo ? repo.text : null,
       range: range ? `${range.flag ?? ''} ${version}`.trim() : null,
     };
   });
@@ -144,12 +165,7 @@ export function describeLock(lock: ZypperLock): string {
 
 /** Whether a package lock (name may be a glob: `kernel*`) can match this package name. */
 export function lockMatches(lock: ZypperLock, name: string): boolean {
-  if (lock.type !== 'package') return false;
-  const pattern = lock.name
-    .replace(/[.+^${}()|\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${pattern}$`).test(name);
+  return lock.type === 'package' && globMatches(lock.name, name);
 }
 
 export interface SummaryChange {
@@ -166,12 +182,12 @@ export interface InstallSummary {
 
 /** The `<install-summary>` of `--xmlout update|patch|verify --dry-run`; null when zypper printed none. */
 export function parseInstallSummary(xml: string): InstallSummary | null {
-  const summary = elements(xml, 'install-summary')[0];
+  const summary = descendants(parseXml(xml), 'install-summary')[0];
   if (!summary) return null;
   const changes: SummaryChange[] = [];
   for (const section of ['to-upgrade', 'to-downgrade', 'to-install', 'to-reinstall', 'to-remove']) {
-    for (const block of elements(summary.body, section)) {
-      for (const s of elements(block.body, 'solvable')) {
+    for (const block of descendants(summary, section)) {
+      for (const s of descendants(block, 'solvable')) {
         const { type, name, edition } = s.attrs;
         if (type !== 'package' || !name || !isValidPackageName(name)) continue;
         const removed = section === 'to-remove';

@@ -1,67 +1,51 @@
 /**
- * One guest operation per function: run an argv from commands.ts through the transport, decide
+ * One guest operation per function: run an argv from commands.ts through the exec layer, decide
  * what its exit code means (exit-codes.ts), and parse the output (parse.ts, parse-text.ts).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { PvepatchError } from '../../core/errors.js';
 import type { ExecResult } from '../../core/exec.js';
+import { lockSeconds, lockTimeoutMs, retryWhileLocked } from '../shared/lock-wait.js';
+import { parseNameList } from '../shared/parse.js';
+import { readRebootFlag } from '../shared/reboot-flag.js';
 import type { DriverContext, PendingUpdate } from '../types.js';
 import * as cmd from './commands.js';
 import { exitNote, isZypperSuccess, ZYPPER_EXIT, zypperFailure } from './exit-codes.js';
 import * as parse from './parse.js';
 import * as text from './parse-text.js';
 
-/** Default wait for the zypp lock (PackageKit or a cron'd zypper may hold it for a while). */
-export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
-/** How often to ask again when a zypper answers "locked" sooner than the wait allows. */
-const LOCK_POLL_MS = 1000;
 const READ_TIMEOUT_MS = 120_000;
 const REFRESH_TIMEOUT_MS = 600_000;
+/** More needed security patches than this is no patch set a guest really has. */
+export const MAX_PATCHES = 5000;
 
 export interface RunOptions {
   timeoutMs?: number;
   /** Stream output lines to the log as they arrive. */
   stream?: boolean;
-}
-
-/** Runs one argv in the guest; a non-zero exit is returned, not thrown. */
-export async function run(ctx: DriverContext, argv: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
-  const log = ctx.log;
-  log?.(`$ ${argv.join(' ')}`);
-  const onOutput = opts.stream && log ? lineSplitter(log) : undefined;
-  return ctx.transport.exec(argv, { timeoutMs: opts.timeoutMs ?? READ_TIMEOUT_MS, ...(onOutput ? { onOutput } : {}) });
-}
-
-function lineSplitter(log: (line: string) => void): (stream: 'stdout' | 'stderr', chunk: string) => void {
-  const rest = { stdout: '', stderr: '' };
-  return (stream, chunk) => {
-    const lines = (rest[stream] + chunk).split('\n');
-    rest[stream] = lines.pop() ?? '';
-    for (const line of lines) log(line);
-  };
+  changes?: boolean;
 }
 
 export function lockWaitSeconds(ctx: DriverContext): number {
-  return cmd.lockSeconds(ctx.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+  return lockSeconds(lockTimeoutMs(ctx));
 }
 
 /**
  * Runs a zypper argv built for the remaining lock wait. zypper waits itself (ZYPP_LOCK_TIMEOUT);
- * should it answer exit 7 sooner (a zypper that ignores the variable), it is asked again until
- * the wait is used up. The last result is returned; the caller maps exit 7 to 'locked'.
+ * should it answer exit 7 sooner (a zypper that ignores the variable), the shared loop asks again
+ * until the wait is used up, then throws 'locked' naming the holder.
  */
-export async function zypper(
+export function zypper(
   ctx: DriverContext,
+  verb: string,
   build: (waitSeconds: number) => string[],
   opts: RunOptions = {},
 ): Promise<ExecResult> {
-  const deadline = Date.now() + (ctx.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
-  for (;;) {
-    const wait = cmd.lockSeconds(Math.max(0, deadline - Date.now()));
-    const timeoutMs = (opts.timeoutMs ?? READ_TIMEOUT_MS) + wait * 1000;
-    const res = await run(ctx, build(wait), { ...opts, timeoutMs });
-    if (res.exitCode !== ZYPPER_EXIT.zyppLocked || Date.now() >= deadline) return res;
-    await sleep(Math.min(LOCK_POLL_MS, deadline - Date.now()));
-  }
+  return retryWhileLocked(ctx, {
+    verb,
+    attempt: (wait) =>
+      ctx.exec.run(build(wait), { ...opts, timeoutMs: (opts.timeoutMs ?? READ_TIMEOUT_MS) + wait * 1000 }),
+    lockOf: (res) => (res.exitCode === ZYPPER_EXIT.zyppLocked ? text.parseLockHolder(res.stdout, res.stderr) : null),
+  });
 }
 
 /** Runs zypper and throws unless it succeeded; informational exit codes are logged. */
@@ -71,8 +55,8 @@ async function zypperOk(
   build: (waitSeconds: number) => string[],
   opts: RunOptions = {},
 ): Promise<ExecResult> {
-  const res = await zypper(ctx, build, opts);
-  if (!isZypperSuccess(res.exitCode)) throw zypperFailure(verb, res, lockWaitSeconds(ctx));
+  const res = await zypper(ctx, verb, build, opts);
+  if (!isZypperSuccess(res.exitCode)) throw zypperFailure(verb, res);
   const note = exitNote(res.exitCode);
   if (note) ctx.log?.(`zypper exit ${res.exitCode}: ${note}`);
   return res;
@@ -92,7 +76,7 @@ export async function readLocks(ctx: DriverContext, verb = 'read package locks')
 export async function readUpdates(ctx: DriverContext): Promise<PendingUpdate[]> {
   const res = await zypperOk(ctx, 'list updates', cmd.listUpdatesCommand);
   const parsed = parse.parseListUpdates(res.stdout);
-  for (const u of parsed.unparsed) ctx.log?.(`unparsed zypper update: ${u}`);
+  for (const u of parsed.unparsed.slice(0, 20)) ctx.log?.(`unparsed zypper update: ${u}`);
   return parsed.updates;
 }
 
@@ -101,13 +85,19 @@ export interface SecurityPatch extends parse.Patch {
   packages: string[];
 }
 
-/** Needed security patches and the packages each one updates (list-patches, then info -t patch). */
+/** Needed security patches and the packages each one updates (list-patches, then one info -t patch). */
 export async function readSecurityPatches(ctx: DriverContext): Promise<SecurityPatch[]> {
   const list = await zypperOk(ctx, 'list patches', cmd.listSecurityPatchesCommand);
   const needed = parse.neededSecurityPatches(parse.parsePatches(list.stdout));
+  if (needed.length > MAX_PATCHES) {
+    throw new PvepatchError(
+      'output-invalid',
+      `unable to read patch details - zypper lists ${needed.length} needed security patches (more than ${MAX_PATCHES})`,
+    );
+  }
+  const ids = needed.map((p) => p.id);
   const coverage = new Map<string, string[]>();
-  for (let i = 0; i < needed.length; i += 100) {
-    const ids = needed.slice(i, i + 100).map((p) => p.id);
+  if (ids.length > 0) {
     const info = await zypperOk(ctx, 'read patch details', (w) => cmd.patchInfoCommand(w, ids));
     for (const [id, names] of parse.parsePatchInfo(info.stdout)) coverage.set(id, names);
   }
@@ -119,20 +109,20 @@ export async function readSecurityPatches(ctx: DriverContext): Promise<SecurityP
 }
 
 export async function readVersions(ctx: DriverContext): Promise<Map<string, string>> {
-  const res = await run(ctx, cmd.versionsCommand());
-  if (res.exitCode !== 0) throw zypperFailure('read installed versions', res, 0);
+  const res = await ctx.exec.run(cmd.versionsCommand());
+  if (res.exitCode !== 0) throw zypperFailure('read installed versions', res);
   return text.parseRpmVersions(res.stdout);
 }
 
 /** `verify --dry-run`: what zypper would change to repair dependencies ([] = consistent). */
 export async function verifyDryRun(ctx: DriverContext): Promise<ExecResult & { repairs: parse.SummaryChange[] }> {
-  const res = await zypper(ctx, cmd.verifyDryRunCommand);
+  const res = await zypper(ctx, 'check dependencies', cmd.verifyDryRunCommand);
   const summary = isZypperSuccess(res.exitCode) ? parse.parseInstallSummary(res.stdout) : null;
   return { ...res, repairs: summary?.changes ?? [] };
 }
 
 export async function repair(ctx: DriverContext, timeoutMs: number): Promise<string> {
-  const res = await zypperOk(ctx, 'repair dependencies', cmd.verifyCommand, { timeoutMs, stream: true });
+  const res = await zypperOk(ctx, 'repair dependencies', cmd.verifyCommand, { timeoutMs, stream: true, changes: true });
   return `${res.stdout}${res.stderr}`;
 }
 
@@ -140,42 +130,29 @@ export async function repair(ctx: DriverContext, timeoutMs: number): Promise<str
 export async function lock(ctx: DriverContext, verb: 'add' | 'remove', holds: readonly string[]): Promise<void> {
   if (holds.length === 0) return;
   const build = (w: number) => (verb === 'add' ? cmd.addLockCommand(w, holds) : cmd.removeLockCommand(w, holds));
-  const res = await zypperOk(ctx, `${verb} package locks ${holds.join(', ')}`, build);
+  const res = await zypperOk(ctx, `${verb} package locks ${holds.join(', ')}`, build, { changes: true });
   const removed = verb === 'remove' ? text.parseRemovedLocks(res.stdout) : null;
   if (removed !== null && removed < holds.length) {
     ctx.log?.(`warning: zypper removed ${removed} of the locks ${holds.join(', ')} - the others were already gone`);
   }
 }
 
-export interface RebootState {
-  required: boolean;
-  packages: string[];
-}
-
 /** `zypper needs-rebooting` (falls back to libzypp's /run/reboot-needed) or /run/reboot-required. */
-export async function readReboot(ctx: DriverContext): Promise<RebootState> {
-  const needs = await run(ctx, cmd.needsRebootingCommand());
+export async function readReboot(ctx: DriverContext): Promise<{ required: boolean; packages: string[] }> {
+  const needs = await ctx.exec.run(cmd.needsRebootingCommand());
   let zyppFlag = needs.exitCode === ZYPPER_EXIT.rebootNeeded;
   if (needs.exitCode !== 0 && !zyppFlag) {
     ctx.log?.(`zypper needs-rebooting gave exit ${needs.exitCode} - reading ${cmd.REBOOT_NEEDED_FILE}`);
-    zyppFlag = (await run(ctx, cmd.existsCommand(cmd.REBOOT_NEEDED_FILE))).exitCode === 0;
+    zyppFlag = (await ctx.exec.run(cmd.existsCommand(cmd.REBOOT_NEEDED_FILE))).exitCode === 0;
   }
-  const flag = await run(ctx, cmd.existsCommand(cmd.REBOOT_REQUIRED_FILE));
-  const list = await run(ctx, cmd.catCommand(cmd.REBOOT_PACKAGES_FILE));
-  const packages = list.exitCode === 0 ? text.parseNameLines(list.stdout) : [];
-  return { required: zyppFlag || flag.exitCode === 0, packages };
+  const flag = await readRebootFlag(ctx);
+  return { required: zyppFlag || flag.required, packages: flag.packages };
 }
 
 /** `zypper ps -sss`; [] (logged) when it cannot tell, e.g. without lsof in the guest. */
 export async function readServices(ctx: DriverContext): Promise<string[]> {
-  const res = await run(ctx, cmd.servicesCommand());
-  if (res.exitCode === 0) return text.parseNameLines(res.stdout);
+  const res = await ctx.exec.run(cmd.servicesCommand());
+  if (res.exitCode === 0) return parseNameList(res.stdout);
   ctx.log?.(`services to restart unknown - ${text.zypperErrorText(res.stdout, res.stderr) ?? `exit ${res.exitCode}`}`);
   return [];
-}
-
-/** Pending config files with their ctimes; find's exit 1 (an unreadable dir) still lists the rest. */
-export async function readConffiles(ctx: DriverContext): Promise<Map<string, string>> {
-  const res = await run(ctx, cmd.conffilesCommand());
-  return text.parseConffiles(res.stdout);
 }

@@ -4,21 +4,28 @@
  * locks are never touched; the result is read back from rpm rather than from zypper's output.
  */
 import { assertPackageNames } from '../../core/validate.js';
+import { newConffiles, readConffiles } from '../shared/conffiles.js';
+import { changedKernels, diffVersions } from '../shared/versions.js';
 import type { ChangedPackage, DriverContext, UpgradeOptions, UpgradeResult } from '../types.js';
-import { assertHolds, securityPatchCommand, updateCommand, updateDryRunCommand } from './commands.js';
+import {
+  assertHolds,
+  CONFFILE_SUFFIXES,
+  securityPatchCommand,
+  updateCommand,
+  updateDryRunCommand,
+} from './commands.js';
 import { exitNote, isZypperSuccess, ZYPPER_EXIT, zypperFailure } from './exit-codes.js';
 import { type LockPlan, planLocks, withRunLocks } from './locks.js';
 import { describeLock, parseInstallSummary } from './parse.js';
-import { diffVersions, isKernelPackage, newConffiles } from './parse-text.js';
+import { isKernelPackage } from './parse-text.js';
 import * as step from './steps.js';
 
 export const DEFAULT_UPGRADE_TIMEOUT_MS = 15 * 60_000;
 /** zypper exits 103 after updating itself; it is run again, at most this many times in all. */
 const MAX_PASSES = 3;
 
-export async function upgrade(base: DriverContext, opts: UpgradeOptions): Promise<UpgradeResult> {
+export async function upgrade(ctx: DriverContext, opts: UpgradeOptions): Promise<UpgradeResult> {
   const exclude = assertHolds(assertPackageNames(opts.exclude));
-  const ctx: DriverContext = opts.log ? { ...base, log: opts.log } : base;
   const locks = await step.readLocks(ctx, 'upgrade packages'); // waits for the zypp lock; nothing changed yet
   const adminHolds = locks.map(describeLock);
   const before = await step.readVersions(ctx);
@@ -28,17 +35,17 @@ export async function upgrade(base: DriverContext, opts: UpgradeOptions): Promis
     ctx.log?.(`skipping security patch ${p.id} - it updates ${p.because.join(', ')}`);
   if (opts.dryRun) return dryRun(ctx, { opts, exclude, patches, plan, adminHolds, installed: before });
 
-  const conffilesBefore = await step.readConffiles(ctx);
+  const conffilesBefore = await readConffiles(ctx, CONFFILE_SUFFIXES);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS;
   const passes = await withRunLocks(ctx, plan.holds, opts.recordHolds, () => runUpgrade(ctx, opts, timeoutMs));
   const changed = diffVersions(before, await step.readVersions(ctx));
   const reboot = await step.readReboot(ctx);
-  const kernels = changed.filter((c) => isKernelPackage(c.package)).map((c) => c.package);
+  const kernels = changedKernels(changed, isKernelPackage);
   return {
     changed,
     rebootRequired: reboot.required || passes.rebootNeeded || kernels.length > 0,
     rebootPackages: [...new Set([...reboot.packages, ...kernels])],
-    conffilesPending: newConffiles(conffilesBefore, await step.readConffiles(ctx)),
+    conffilesPending: newConffiles(conffilesBefore, await readConffiles(ctx, CONFFILE_SUFFIXES)),
     servicesToRestart: await step.readServices(ctx),
     adminHolds,
     output: passes.output,
@@ -54,9 +61,9 @@ async function runUpgrade(ctx: DriverContext, opts: UpgradeOptions, timeoutMs: n
   let output = opts.fixBroken ? await step.repair(ctx, timeoutMs) : '';
   let rebootNeeded = false;
   for (let pass = 1; pass <= MAX_PASSES; pass++) {
-    const res = await step.zypper(ctx, build, { timeoutMs, stream: true });
+    const res = await step.zypper(ctx, 'upgrade packages', build, { timeoutMs, stream: true, changes: true });
     output += `${res.stdout}${res.stderr}`;
-    if (!isZypperSuccess(res.exitCode)) throw zypperFailure('upgrade packages', res, step.lockWaitSeconds(ctx));
+    if (!isZypperSuccess(res.exitCode)) throw zypperFailure('upgrade packages', res);
     const note = exitNote(res.exitCode);
     if (note) ctx.log?.(`zypper exit ${res.exitCode}: ${note}`);
     if (res.exitCode === ZYPPER_EXIT.rebootNeeded) rebootNeeded = true;
@@ -93,8 +100,8 @@ async function dryRun(ctx: DriverContext, d: DryRunInput): Promise<UpgradeResult
       .map((u) => ({ package: u.package, before: u.current_version, after: u.new_version }));
     output = changed.map((c) => `${c.package} ${c.before ?? '(new)'} -> ${c.after}`).join('\n');
   } else {
-    const res = await step.zypper(ctx, updateDryRunCommand);
-    if (!isZypperSuccess(res.exitCode)) throw zypperFailure('simulate the upgrade', res, step.lockWaitSeconds(ctx));
+    const res = await step.zypper(ctx, 'simulate the upgrade', updateDryRunCommand);
+    if (!isZypperSuccess(res.exitCode)) throw zypperFailure('simulate the upgrade', res);
     changed = (parseInstallSummary(res.stdout)?.changes ?? [])
       .filter((c) => !exclude.includes(c.package))
       // a multiversion kernel is a to-install without edition-old: it still replaces the running one
@@ -102,7 +109,7 @@ async function dryRun(ctx: DriverContext, d: DryRunInput): Promise<UpgradeResult
     output = res.stdout;
   }
   const reboot = await step.readReboot(ctx);
-  const kernels = changed.filter((c) => isKernelPackage(c.package)).map((c) => c.package);
+  const kernels = changedKernels(changed, isKernelPackage);
   return {
     changed,
     rebootRequired: reboot.required || kernels.length > 0,

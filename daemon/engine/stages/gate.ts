@@ -6,7 +6,7 @@ import { done, type Stage } from '../context.js';
 /**
  * No patch while a backup (or anything else) holds the guest: the config `lock`, read fresh, and
  * any running vzdump on the guest's node that covers it. Runs before the guest is entered and
- * again right before the snapshot.
+ * again right before the snapshot. Keeps the config's `ostype` as a detection hint.
  */
 export const gate: Stage = {
   name: 'gate',
@@ -14,6 +14,7 @@ export const gate: Stage = {
     const { guest } = ctx.target;
     const label = `${guest.type === 'lxc' ? 'CT' : 'VM'} ${guest.vmid}`;
     const cfg = await guestConfig(ctx.svc.client, guest);
+    if (cfg.ostype) ctx.ostype = cfg.ostype;
     if (cfg.lock) {
       const code = cfg.lock === 'backup' ? 'backup-running' : 'locked';
       throw new PvepatchError(

@@ -11,22 +11,29 @@ export const patch: Stage = {
       securityOnly: ctx.securityOnly,
       timeoutMs: svc.config.upgrade_timeout * 1000,
       fixBroken: svc.config.fix_broken,
-      log: ctx.log,
       recordHolds: (holds) =>
         svc.store.setPendingHolds({
           run_id: ctx.runId,
           vmid: guest.vmid,
           node: guest.node,
+          type: guest.type,
+          transport: target.transport!,
           driver: driver!.name,
           holds,
         }),
     });
-    ctx.result.changed = res.changed;
-    ctx.result.reboot_required = res.rebootRequired;
-    ctx.result.reboot_packages = res.rebootPackages;
-    ctx.result.conffiles_pending = res.conffilesPending;
+    Object.assign(ctx.result, {
+      changed: res.changed,
+      reboot_required: res.rebootRequired,
+      reboot_packages: res.rebootPackages,
+      conffiles_pending: res.conffilesPending,
+      services_to_restart: res.servicesToRestart,
+      admin_holds: res.adminHolds,
+    });
     for (const c of res.changed) ctx.log(`${c.package}: ${c.before ?? '(none)'} -> ${c.after ?? '(removed)'}`);
+    if (res.adminHolds.length > 0) ctx.log(`admin holds left in place: ${res.adminHolds.join(', ')}`);
     if (res.conffilesPending.length > 0) ctx.log(`config files to review: ${res.conffilesPending.join(', ')}`);
+    if (res.servicesToRestart.length > 0) ctx.log(`services to restart: ${res.servicesToRestart.join(', ')}`);
     ctx.log(
       res.rebootRequired
         ? `reboot required (${res.rebootPackages.join(', ') || 'unknown package'})`

@@ -1,9 +1,27 @@
 import { PvepatchError } from '../../core/errors.js';
 import { detectOs } from '../../drivers/detect.js';
 import { getDriver } from '../../drivers/index.js';
+import { GuestExec } from '../../drivers/shared/guest-exec.js';
 import { createTransport } from '../../transports/index.js';
 import { done, type GuestContext, type Stage } from '../context.js';
 import { parseDfAvailableKb } from '../disk.js';
+
+/** The one exec layer for this guest: its deadline, output caps and log. */
+export function guestExec(ctx: GuestContext): GuestExec {
+  const { svc, target } = ctx;
+  const transport = createTransport(target.transport!, target.guest, {
+    pctPath: svc.config.pct,
+    localNode: svc.node,
+    defaultTimeoutMs: svc.config.exec_timeout * 1000,
+  });
+  return new GuestExec(transport, {
+    log: ctx.log,
+    output: ctx.output,
+    deadline: ctx.deadline,
+    maxOutputBytes: svc.config.exec_output_max_mb * 1024 * 1024,
+    maxLineLength: svc.config.log_line_max,
+  });
+}
 
 /**
  * Enters the guest and decides whether there is anything to do: reachable, a known package
@@ -13,14 +31,10 @@ export const precheck: Stage = {
   name: 'precheck',
   async run(ctx) {
     const { svc, target } = ctx;
-    const transport = createTransport(target.transport!, target.guest, {
-      pctPath: svc.config.pct,
-      localNode: svc.node,
-      defaultTimeoutMs: svc.config.exec_timeout * 1000,
-    });
-    ctx.transport = transport;
-    await transport.exec(['true']);
-    const os = await detectOs(transport);
+    const exec = guestExec(ctx);
+    ctx.exec = exec;
+    await exec.run(['true']);
+    const os = await detectOs(exec, ctx.ostype ? { ostype: ctx.ostype } : {});
     ctx.os = os.prettyName ?? os.id ?? undefined;
     if (!os.family) return { status: 'halt', outcome: 'skipped', reason: os.reason ?? 'unknown operating system' };
     const driver = getDriver(os.family);
@@ -33,17 +47,20 @@ export const precheck: Stage = {
         `unable to patch ${target.guest.vmid} security-only - ${driver.name} publishes no security metadata; run without --security-only`,
       );
     }
-    ctx.driverCtx = { transport, log: ctx.log, lockTimeoutMs: svc.config.lock_timeout * 1000 };
-    ctx.log(`os ${os.prettyName ?? os.id}, driver ${driver.name}, transport ${transport.name}`);
-    await checkFreeSpace(ctx);
-    const pre = await driver.precheck(ctx.driverCtx, { fixBroken: svc.config.fix_broken });
+    const dctx = { exec, log: ctx.log, lockTimeoutMs: svc.config.lock_timeout * 1000 };
+    ctx.driverCtx = dctx;
+    ctx.log(
+      `os ${ctx.os ?? 'unknown'}, driver ${driver.name}${os.reason ? ` (${os.reason})` : ''}, transport ${exec.transport.name}`,
+    );
+    await checkFreeSpace(ctx, exec);
+    const pre = await driver.precheck(dctx, { fixBroken: svc.config.fix_broken });
     if (!pre.ok)
       throw new PvepatchError(
         'precheck-failed',
         `unable to patch ${ctx.target.guest.vmid} - ${pre.problems.join('; ')}`,
       );
-    await driver.refresh(ctx.driverCtx);
-    const all = await driver.listUpdates(ctx.driverCtx, { exclude: ctx.exclude });
+    await driver.refresh(dctx);
+    const all = await driver.listUpdates(dctx, { exclude: ctx.exclude });
     ctx.updates = all.filter((u) => !ctx.exclude.includes(u.package) && (!ctx.securityOnly || u.security));
     ctx.result.packages = ctx.updates;
     ctx.result.exclusions = ctx.exclude.filter((name) => all.some((u) => u.package === name));
@@ -59,16 +76,15 @@ export const precheck: Stage = {
   },
 };
 
-async function checkFreeSpace(ctx: GuestContext): Promise<void> {
+async function checkFreeSpace(ctx: GuestContext, exec: GuestExec): Promise<void> {
   const min = ctx.svc.config.min_free_mb;
   if (min === 0) return;
-  const res = await ctx.transport!.exec(['df', '-Pk', '/']);
+  const res = await exec.run(['df', '-Pk', '/']);
   const kb = res.exitCode === 0 ? parseDfAvailableKb(res.stdout) : null;
-  if (kb === null)
-    throw new PvepatchError(
-      'precheck-failed',
-      `unable to read free space on / - df said: ${res.stderr.trim() || res.stdout.trim()}`,
-    );
+  if (kb === null) {
+    const said = (res.stderr.trim() || res.stdout.trim()).split('\n')[0]?.slice(0, 200) ?? '';
+    throw new PvepatchError('precheck-failed', `unable to read free space on / - df said: ${said}`);
+  }
   if (kb / 1024 < min) {
     throw new PvepatchError(
       'precheck-failed',

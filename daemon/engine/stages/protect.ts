@@ -1,10 +1,14 @@
+import { errorMessage } from '../../core/errors.js';
 import { createSnapshot, pruneSnapshots, snapshotName } from '../../proxmox/snapshots.js';
-import { done, type Stage } from '../context.js';
+import type { SnapshotRecord } from '../../store/state.js';
+import { done, type GuestContext, type Stage } from '../context.js';
+import { settleSnapshots } from '../snapshot-records.js';
 
 /**
  * No patch without protection: a snapshot whose task finished OK and which is listed afterwards.
- * Any failure throws 'protection-failed' and the guest is not patched. Older pvepatch snapshots
- * beyond `snapshot_keep` are deleted afterwards; an admin's own snapshots are never touched.
+ * The snapshot is recorded in the state before it is requested, so no crash leaves a pvepatch
+ * snapshot unrecorded. Any failure throws 'protection-failed' and the guest is not patched. Older
+ * pvepatch snapshots beyond `snapshot_keep` are deleted afterwards — only ones pvepatch recorded.
  */
 export const protect: Stage = {
   name: 'protect',
@@ -14,23 +18,59 @@ export const protect: Stage = {
       ctx.log('protection: none (configured) - no snapshot taken');
       return { status: 'skipped', reason: 'protection: none' };
     }
+    const g = target.guest;
     const name = snapshotName(svc.now?.() ?? new Date());
+    const rec: Omit<SnapshotRecord, 'at'> = {
+      run_id: ctx.runId,
+      vmid: g.vmid,
+      node: g.node,
+      type: g.type,
+      name,
+      state: 'intended',
+    };
+    await svc.store.recordSnapshot(rec);
     ctx.log(`creating snapshot '${name}'`);
-    const outcome = await createSnapshot(svc.client, target.guest, name, {
-      description: `pvepatch before patching (run ${ctx.runId})`,
-      timeoutMs: svc.config.task_timeout * 1000,
-    });
-    ctx.result.snapshot = { name, upid: outcome.upid, finished_at: new Date(outcome.finishedAt).toISOString() };
-    ctx.log(`snapshot '${name}' created (${outcome.upid}: ${outcome.exitstatus})`);
     try {
-      const pruned = await pruneSnapshots(svc.client, target.guest, svc.config.snapshot_keep);
-      if (pruned.length > 0) {
-        ctx.result.pruned_snapshots = pruned;
-        ctx.log(`deleted older pvepatch snapshot(s): ${pruned.join(', ')}`);
-      }
+      const outcome = await createSnapshot(svc.client, g, name, {
+        description: `pvepatch before patching (run ${ctx.runId})`,
+        timeoutMs: svc.config.task_timeout * 1000,
+        onUpid: (upid) => svc.store.recordSnapshot({ ...rec, state: 'requested', upid }),
+      });
+      await svc.store.recordSnapshot({ ...rec, state: 'created', upid: outcome.upid });
+      ctx.result.snapshot = { name, upid: outcome.upid, finished_at: new Date(outcome.finishedAt).toISOString() };
+      ctx.log(`snapshot '${name}' created (${outcome.upid}: ${outcome.exitstatus})`);
     } catch (err) {
-      ctx.log(`warning: unable to delete older pvepatch snapshots - ${(err as Error).message}`);
+      await settleSnapshots(svc, [g.vmid]).catch(() => {}); // recovery settles what this cannot
+      throw err;
     }
+    await prune(ctx);
     return done;
   },
 };
+
+async function prune(ctx: GuestContext): Promise<void> {
+  const { svc, target } = ctx;
+  const g = target.guest;
+  const ours = new Set(
+    svc.store
+      .snapshotsOf(g.vmid)
+      .filter((r) => r.state === 'created')
+      .map((r) => r.name),
+  );
+  const record = (name: string, state: 'deleting' | 'deleted') => {
+    const r = svc.store.snapshotsOf(g.vmid).find((x) => x.name === name);
+    return r ? svc.store.recordSnapshot({ ...r, state }) : Promise.resolve();
+  };
+  try {
+    const pruned = await pruneSnapshots(svc.client, g, svc.config.snapshot_keep, ours, {
+      deleting: (name) => record(name, 'deleting'),
+      deleted: (name) => record(name, 'deleted'),
+    });
+    if (pruned.length > 0) {
+      ctx.result.pruned_snapshots = pruned;
+      ctx.log(`deleted older pvepatch snapshot(s): ${pruned.join(', ')}`);
+    }
+  } catch (err) {
+    ctx.log(`warning: unable to delete older pvepatch snapshots - ${errorMessage(err)}`);
+  }
+}

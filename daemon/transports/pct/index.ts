@@ -11,6 +11,15 @@ export interface PctOptions {
   defaultTimeoutMs: number;
 }
 
+/** pct's own refusals (exit 255) when it cannot enter the container at all. */
+const PCT_REFUSALS = [
+  'not running',
+  'does not exist',
+  'Parameter verification failed',
+  'lxc-attach',
+  'Failed to get init pid',
+];
+
 /** `pct exec <vmid> --keep-env 0 -- argv` on the local node. */
 export class PctTransport implements Transport {
   readonly name = 'pct';
@@ -37,25 +46,29 @@ export class PctTransport implements Transport {
       timeoutMs,
       ...(o.input !== undefined ? { input: o.input } : {}),
       ...(o.onOutput ? { onOutput: o.onOutput } : {}),
+      ...(o.maxOutputBytes !== undefined ? { maxOutputBytes: o.maxOutputBytes } : {}),
+      ...(o.overflow ? { overflow: o.overflow } : {}),
     });
     if (res.timedOut) {
       throw new PvepatchError(
         'timeout',
-        `unable to run '${argv.join(' ')}' in CT ${guest.vmid} - no exit after ${timeoutMs / 1000}s`,
+        `unable to run '${argv[0] ?? ''}' in CT ${guest.vmid} - no exit after ${Math.ceil(timeoutMs / 1000)}s`,
       );
     }
-    // pct itself fails with 255 and one of its own messages when the CT cannot be entered
     const reason = unreachableReason(res.exitCode, res.stderr);
     if (reason) throw new UnreachableError(`unable to enter CT ${guest.vmid} - ${reason}`);
     return res;
   }
 }
 
+/**
+ * pct fails with 255 and a short message of its own before the command starts; a long stderr is
+ * the guest's, and the guest does not get to say that it is unreachable.
+ */
 function unreachableReason(code: number | null, stderr: string): string | undefined {
-  if (code !== 255) return undefined;
-  const line = stderr
+  if (code !== 255 || stderr.length > 4096) return undefined;
+  return stderr
     .split('\n')
     .map((l) => l.trim())
-    .find((l) => /not running|does not exist|Parameter verification failed|lxc-attach|Failed to get init pid/.test(l));
-  return line;
+    .find((l) => PCT_REFUSALS.some((r) => l.includes(r)));
 }

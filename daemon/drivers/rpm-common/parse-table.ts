@@ -5,6 +5,7 @@
  * split into fields.
  */
 import { isValidPackageName } from '../../core/validate.js';
+import { isEvr } from './parse.js';
 
 export type TableAction = 'install' | 'upgrade' | 'downgrade' | 'reinstall' | 'remove' | 'skip';
 
@@ -18,7 +19,7 @@ export interface TableEntry {
 }
 
 const ARCH = /^[A-Za-z0-9_]+$/;
-const EVR = /^(?:\d+:)?[^-:\s]+-[^-:\s]+$/;
+const EVR = { test: isEvr };
 
 /** dnf (`Upgrading:`, `Installing dependencies:`…) and yum (`Updating:`, `Installing for dependencies:`…). */
 function sectionAction(header: string): TableAction | null {

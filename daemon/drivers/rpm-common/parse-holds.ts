@@ -25,14 +25,22 @@ export function parseMainExcludes(conf: string): string[] {
       inExclude = false;
       continue;
     }
-    const continued: boolean = inExclude && /^\s/.test(line);
-    const kv: RegExpExecArray | null = continued ? null : /^\s*([A-Za-z_]+)\s*=\s*(.*)$/.exec(line);
-    if (!continued) inExclude = section === 'main' && /^(exclude|excludepkgs)$/i.test(kv?.[1] ?? '');
+    const continued: boolean = inExclude && (line.startsWith(' ') || line.startsWith('\t'));
+    const kv: { key: string; value: string } | null = continued ? null : keyValue(line);
+    if (!continued) inExclude = section === 'main' && ['exclude', 'excludepkgs'].includes(kv?.key.toLowerCase() ?? '');
     if (!inExclude) continue;
-    const value = continued ? line : (kv?.[2] ?? '');
+    const value = continued ? line : (kv?.value ?? '');
     for (const glob of value.split(/[\s,]+/)) if (EXCLUDE_GLOB.test(glob)) globs.push(glob);
   }
   return [...new Set(globs)];
+}
+
+/** `key = value` of an INI line (key: letters and `_`), or null. */
+function keyValue(line: string): { key: string; value: string } | null {
+  const eq = line.indexOf('=');
+  if (eq < 0) return null;
+  const key = line.slice(0, eq).trim();
+  return /^[A-Za-z_]{1,64}$/.test(key) ? { key, value: line.slice(eq + 1).trim() } : null;
 }
 
 /**

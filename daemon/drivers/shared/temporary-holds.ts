@@ -1,5 +1,5 @@
-import { errorMessage } from '../core/errors.js';
-import type { DriverContext, UpgradeOptions } from './types.js';
+import { errorMessage } from '../../core/errors.js';
+import type { DriverContext, UpgradeOptions } from '../types.js';
 
 /** How a family applies and removes the holds (apt-mark, zypper locks, …) a run adds. */
 export interface HoldOps {

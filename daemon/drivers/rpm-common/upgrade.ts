@@ -5,25 +5,26 @@
  * back from rpm, not from the package manager's output.
  */
 import { assertPackageNames } from '../../core/validate.js';
+import { newConffiles, readConffiles } from '../shared/conffiles.js';
+import { lockedError, lockTimeoutMs } from '../shared/lock-wait.js';
 import type { ChangedPackage, DriverContext, UpgradeOptions, UpgradeResult } from '../types.js';
+import { CONFFILE_SUFFIXES } from './commands.js';
 import { rebootAfterUpgrade, rebootRequired } from './family.js';
-import { lockedError, lockTimeoutMs } from './lock.js';
-import { diffInstalled, type InstalledRpm, newConffiles, newestByName } from './rpm.js';
-import * as rs from './rpm-steps.js';
-import { DEFAULT_UPGRADE_TIMEOUT_MS } from './run.js';
+import type { InstalledRpm } from './parse.js';
+import { diffInstalled, newestByName } from './rpm.js';
+import * as rs from './steps.js';
 import type { RpmTool, TransactionPlan, UpgradeFilters } from './tool.js';
 
-export async function upgradeWith(tool: RpmTool, base: DriverContext, opts: UpgradeOptions): Promise<UpgradeResult> {
+export async function upgradeWith(tool: RpmTool, ctx: DriverContext, opts: UpgradeOptions): Promise<UpgradeResult> {
   const filters: UpgradeFilters = { exclude: assertPackageNames(opts.exclude), securityOnly: !!opts.securityOnly };
-  const ctx: DriverContext = opts.log ? { ...base, log: opts.log } : base;
   const adminHolds = await tool.adminHolds(ctx);
   const before = await rs.readInstalled(ctx);
   if (opts.dryRun) return dryRun(tool, ctx, filters, before, adminHolds);
 
   const holder = await tool.waitForLocks(ctx);
   if (holder) throw lockedError('upgrade packages', holder, lockTimeoutMs(ctx));
-  const conffilesBefore = await rs.readConffiles(ctx);
-  const output = await tool.upgrade(ctx, filters, opts.timeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS);
+  const conffilesBefore = await readConffiles(ctx, CONFFILE_SUFFIXES);
+  const output = await tool.upgrade(ctx, filters, opts.timeoutMs ?? rs.DEFAULT_UPGRADE_TIMEOUT_MS);
   const after = await rs.readInstalled(ctx);
   const changed = diffInstalled(before, after);
   const reboot = await rebootAfterUpgrade(tool, ctx, changed);
@@ -31,7 +32,7 @@ export async function upgradeWith(tool: RpmTool, base: DriverContext, opts: Upgr
     changed,
     rebootRequired: reboot.required,
     rebootPackages: reboot.packages,
-    conffilesPending: newConffiles(conffilesBefore, await rs.readConffiles(ctx)),
+    conffilesPending: newConffiles(conffilesBefore, await readConffiles(ctx, CONFFILE_SUFFIXES)),
     servicesToRestart: (await tool.services(ctx)) ?? [],
     adminHolds,
     output,

@@ -3,10 +3,12 @@
  * pending updates with current versions and security flags, the precheck, and reboot detection.
  */
 import { assertPackageNames } from '../../core/validate.js';
+import { lockedError, lockTimeoutMs } from '../shared/lock-wait.js';
+import { readRebootFlag } from '../shared/reboot-flag.js';
+import { changedKernels } from '../shared/versions.js';
 import type { ChangedPackage, DriverContext, PendingUpdate, PrecheckResult } from '../types.js';
-import { describeHolder, lockTimeoutMs } from './lock.js';
 import { isKernelPackage, newestByName } from './rpm.js';
-import * as rs from './rpm-steps.js';
+import * as rs from './steps.js';
 import type { RpmTool } from './tool.js';
 
 /**
@@ -57,10 +59,7 @@ export async function precheck(
     else problems.push(`${tool.name} check reports ${found.length} problem(s) - ${shown}`);
   }
   const holder = await tool.waitForLocks(ctx);
-  if (holder) {
-    const seconds = Math.ceil(lockTimeoutMs(ctx) / 1000);
-    problems.push(`unable to lock the package database - ${describeHolder(holder)} after waiting ${seconds}s`);
-  }
+  if (holder) problems.push(lockedError('lock the package database', holder, lockTimeoutMs(ctx)).message);
   return { ok: problems.length === 0, problems };
 }
 
@@ -73,7 +72,7 @@ export async function rebootRequired(
   tool: RpmTool,
   ctx: DriverContext,
 ): Promise<{ required: boolean; packages: string[] }> {
-  const flag = await rs.readRebootFlag(ctx);
+  const flag = await readRebootFlag(ctx);
   const hint = await tool.rebootHint(ctx);
   const kernel = hint ? null : await rs.checkRunningKernel(ctx);
   const packages = [...flag.packages, ...(hint?.packages ?? []), ...(kernel?.packages ?? [])];
@@ -86,8 +85,8 @@ export async function rebootAfterUpgrade(
   ctx: DriverContext,
   changed: readonly ChangedPackage[],
 ): Promise<{ required: boolean; packages: string[] }> {
-  const flag = await rs.readRebootFlag(ctx);
-  const kernels = changed.filter((c) => c.after !== null && isKernelPackage(c.package)).map((c) => c.package);
+  const flag = await readRebootFlag(ctx);
+  const kernels = changedKernels(changed, isKernelPackage);
   const hint = await tool.rebootHint(ctx);
   const packages = [...flag.packages, ...kernels, ...(hint?.required ? hint.packages : [])];
   return { required: flag.required || kernels.length > 0 || !!hint?.required, packages: [...new Set(packages)] };

@@ -1,0 +1,115 @@
+/**
+ * The one way drivers and stages run commands in a guest. Every command is logged, bounded in
+ * time (its own timeout, and never past the guest's deadline over all its commands) and in output
+ * (bytes per command, characters per streamed line), and counted. A guest that prints more than
+ * the cap fails the command: a truncated answer is an error, never a partial success.
+ */
+import { PvepatchError } from '../../core/errors.js';
+import type { ExecResult } from '../../core/exec.js';
+import { DEFAULT_MAX_OUTPUT } from '../../core/exec.js';
+import type { Transport } from '../../transports/types.js';
+import { LineSplitter } from './lines.js';
+
+export const READ_TIMEOUT_MS = 120_000;
+export const DEFAULT_MAX_LINE = 8192;
+
+export interface GuestExecSettings {
+  /** pvepatch's own statements about this guest (the `$ argv` lines). */
+  log?: ((text: string) => void) | undefined;
+  /** The guest's own output lines, when a command streams. */
+  output?: ((line: string) => void) | undefined;
+  /** Epoch milliseconds after which no command may run in this guest (guest_timeout). */
+  deadline?: number;
+  maxOutputBytes?: number;
+  maxLineLength?: number;
+}
+
+export interface GuestRunOptions {
+  timeoutMs?: number;
+  /** Stream output lines to the log as they arrive. */
+  stream?: boolean;
+  input?: string;
+  /**
+   * The command changes the guest (an upgrade, a hold): output past the cap does not cut it
+   * short, it runs to its end and then fails; a read is ended at once.
+   */
+  changes?: boolean;
+}
+
+export class GuestExec {
+  readonly transport: Transport;
+  private readonly s: GuestExecSettings;
+  /** Commands run, and the milliseconds spent waiting for them. */
+  execs = 0;
+  guestMs = 0;
+
+  constructor(transport: Transport, settings: GuestExecSettings = {}) {
+    this.transport = transport;
+    this.s = settings;
+  }
+
+  get log(): ((text: string) => void) | undefined {
+    return this.s.log;
+  }
+
+  /** Runs one argv in the guest; a non-zero exit is returned, not thrown. */
+  async run(argv: readonly string[], opts: GuestRunOptions = {}): Promise<ExecResult> {
+    const timeoutMs = this.timeoutFor(argv, opts.timeoutMs ?? READ_TIMEOUT_MS);
+    this.s.log?.(`$ ${argv.join(' ')}`);
+    const split = opts.stream && this.s.output ? this.splitters(this.s.output) : undefined;
+    const max = this.s.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+    const started = Date.now();
+    this.execs++;
+    try {
+      const res = await this.transport.exec(argv, {
+        timeoutMs,
+        maxOutputBytes: max,
+        overflow: opts.changes ? 'drain' : 'kill',
+        ...(opts.input === undefined ? {} : { input: opts.input }),
+        ...(split ? { onOutput: (stream, chunk) => split[stream].push(chunk) } : {}),
+      });
+      if (res.truncated) throw overflowError(argv, max, res);
+      return res;
+    } finally {
+      this.guestMs += Date.now() - started;
+      split?.stdout.flush();
+      split?.stderr.flush();
+    }
+  }
+
+  /** The command's own timeout, shortened to what is left of the guest's deadline. */
+  private timeoutFor(argv: readonly string[], timeoutMs: number): number {
+    if (this.s.deadline === undefined) return timeoutMs;
+    const left = this.s.deadline - Date.now();
+    if (left <= 0) {
+      throw new PvepatchError(
+        'timeout',
+        `unable to run '${commandName(argv)}' in the guest - its time (guest_timeout) is used up; raise guest_timeout if the guest is just slow`,
+      );
+    }
+    return Math.min(timeoutMs, left);
+  }
+
+  private splitters(emit: (line: string) => void) {
+    const max = this.s.maxLineLength ?? DEFAULT_MAX_LINE;
+    return { stdout: new LineSplitter(max, emit), stderr: new LineSplitter(max, emit) };
+  }
+}
+
+function overflowError(argv: readonly string[], max: number, res: ExecResult): PvepatchError {
+  const mib = (n: number) => `${Math.round((n / 1024 / 1024) * 10) / 10} MiB`;
+  const printed = res.bytes ? Math.max(res.bytes.stdout, res.bytes.stderr) : max;
+  const ended = res.exitCode === null ? `was stopped (${res.signal ?? 'killed'})` : `exited ${res.exitCode}`;
+  return new PvepatchError(
+    'output-invalid',
+    `unable to use the output of '${commandName(argv)}' in the guest - it printed ${mib(printed)}, more than the ${mib(max)} limit, and ${ended}; its output is not trusted`,
+    { details: { exitCode: res.exitCode, bytes: res.bytes } },
+  );
+}
+
+/** The program an argv runs, past `env` and its `NAME=value` settings (for messages). */
+export function commandName(argv: readonly string[]): string {
+  let i = argv[0] === 'env' ? 1 : 0;
+  while (i < argv.length && argv[0] === 'env' && argv[i]!.includes('=')) i++;
+  return argv[i] ?? '';
+}
