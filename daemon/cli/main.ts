@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { errorMessage, isPvepatchError } from '../core/errors.js';
+import { escapeControls } from '../core/escape.js';
 import { assertPackageNames } from '../core/validate.js';
 import { Daemon } from '../daemon.js';
 import type { GuestPlan, RunReport } from '../engine/types.js';
@@ -156,7 +157,7 @@ async function follow(client: ApiClient, id: string, out: (s: string) => void): 
   for (;;) {
     const run = await client.get<RunSummary>(`/runs/${encodeURIComponent(id)}`);
     const lines = await client.get<LogLine[]>(`/runs/${encodeURIComponent(id)}/log`, { start: seen });
-    for (const l of lines) out(l.t);
+    for (const l of lines) out(escapeControls(l.t));
     seen += lines.length;
     if (run.state !== 'running') return;
     await new Promise((r) => setTimeout(r, 300));
@@ -188,7 +189,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     if (typeof c === 'string' && c.startsWith('commander.')) {
       return c === 'commander.helpDisplayed' || c === 'commander.version' ? EXIT.ok : EXIT.invalidInput;
     }
-    io.err(errorMessage(err));
+    io.err(escapeControls(errorMessage(err)));
     return isPvepatchError(err) ? exitCodeForError(err.code) : EXIT.error;
   }
 }

@@ -45,59 +45,65 @@ export const MINIMAL_ENV: Readonly<NodeJS.ProcessEnv> = Object.freeze({
 });
 
 /**
- * One captured stream: decodes UTF-8 across chunk boundaries, keeps the first and the last
- * `max / 2` characters once more than `max` arrived, and counts every byte.
+ * One captured stream, bounded in memory whatever the child prints: raw chunks up to `max` bytes;
+ * past that only the first `max / 2` bytes and a ring of the last ones are kept, and the rest is
+ * counted, not decoded (a child printing gigabytes costs copies, not strings). Text is decoded as
+ * UTF-8 with a StringDecoder, so a character split across chunks stays whole.
  */
 class Capture {
-  private readonly decoder = new StringDecoder('utf8');
-  private head = '';
-  private tail = '';
-  private dropped = 0;
+  private readonly live = new StringDecoder('utf8');
+  private head: Buffer[] = [];
+  private headBytes = 0;
+  private tail: Buffer[] = [];
+  private tailBytes = 0;
   bytes = 0;
   overflowed = false;
 
   constructor(private readonly max: number) {}
 
-  /** Decodes a chunk, keeps what fits; returns the decoded text for streaming. */
+  /** Keeps what fits; returns the decoded text for streaming, or '' once past the cap. */
   push(chunk: Buffer): string {
     this.bytes += chunk.length;
-    const text = this.decoder.write(chunk);
-    this.keep(text);
-    return text;
+    if (!this.overflowed && this.headBytes + chunk.length <= this.max) {
+      this.head.push(chunk);
+      this.headBytes += chunk.length;
+      return this.live.write(chunk);
+    }
+    if (!this.overflowed) this.overflow();
+    this.tail.push(chunk);
+    this.tailBytes += chunk.length;
+    while (this.tail.length > 1 && this.tailBytes - this.tail[0]!.length >= this.max / 2) {
+      this.tailBytes -= this.tail.shift()!.length;
+    }
+    return '';
   }
 
+  /** Decoded text left over at the end of the stream (a final partial character). */
   end(): string {
-    const text = this.decoder.end();
-    this.keep(text);
-    return text;
+    return this.overflowed ? '' : this.live.end();
   }
 
-  private keep(text: string): void {
-    if (text === '') return;
-    if (!this.overflowed && this.head.length + text.length <= this.max) {
-      this.head += text;
-      return;
-    }
-    if (!this.overflowed) {
-      this.overflowed = true;
-      const half = Math.floor(this.max / 2);
-      this.dropped = this.head.length - half;
-      this.tail = this.head.slice(half);
-      this.head = this.head.slice(0, half);
-    }
-    this.tail += text;
-    const half = this.max - this.head.length;
-    if (this.tail.length > half * 2) {
-      this.dropped += this.tail.length - half;
-      this.tail = this.tail.slice(-half);
+  /** Splits what was kept so far into a head of max/2 bytes and a tail. */
+  private overflow(): void {
+    this.overflowed = true;
+    const all = Buffer.concat(this.head);
+    const half = Math.floor(this.max / 2);
+    this.head = [all.subarray(0, half)];
+    this.headBytes = Math.min(half, all.length);
+    if (all.length > half) {
+      this.tail = [all.subarray(half)];
+      this.tailBytes = all.length - half;
     }
   }
 
   text(): string {
-    if (!this.overflowed) return this.head;
-    const half = this.max - this.head.length;
-    const dropped = this.dropped + Math.max(0, this.tail.length - half);
-    return `${this.head}\n[... ${dropped} characters left out ...]\n${this.tail.slice(-half)}`;
+    const head = new StringDecoder('utf8');
+    const first = head.write(Buffer.concat(this.head)) + head.end();
+    if (!this.overflowed) return first;
+    const tail = Buffer.concat(this.tail);
+    const keep = tail.subarray(Math.max(0, tail.length - Math.floor(this.max / 2)));
+    const left = this.bytes - this.headBytes - keep.length;
+    return `${first}\n[... ${left} bytes left out ...]\n${keep.toString('utf8')}`;
   }
 }
 
@@ -186,4 +192,12 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
+}
+
+/** The program an argv runs, past `env` and its `NAME=value` settings (for messages). */
+export function commandName(argv: readonly string[]): string {
+  if (argv[0] !== 'env') return argv[0] ?? '';
+  let i = 1;
+  while (i < argv.length && argv[i]!.includes('=')) i++;
+  return argv[i] ?? '';
 }

@@ -14,6 +14,8 @@ export interface GuestContext {
   log: (text: string, opts?: { essential?: boolean }) => void;
   /** Lines the guest itself printed (quoted in the log). */
   output: (line: string) => void;
+  /** Whether the log still takes guest output (false once it reached run_log_max_mb). */
+  outputOpen?: () => boolean;
   /** Epoch ms after which no command may start in this guest (guest_timeout). */
   deadline: number;
   /** True once the daemon is stopping: no further stage starts. */

@@ -191,6 +191,7 @@ export class Engine {
 
   private async execute(run: ActiveRun, targets: Target[]): Promise<RunReport> {
     const { summary, log } = run;
+    log.setSources(targets.length);
     const results = await mapLimit(targets, this.svc.config.concurrency, async (t) => {
       const r = await this.guestWithGuard(run, t);
       summary.guests[String(r.vmid)] = r.outcome;
@@ -237,7 +238,8 @@ export class Engine {
 
   private async guestWithGuard(run: ActiveRun, target: Target): Promise<GuestResult> {
     const g = target.guest;
-    const prefix = () => `${new Date().toISOString()} ${g.type === 'lxc' ? 'CT' : 'VM'} ${g.vmid}: `;
+    const source = `${g.type === 'lxc' ? 'CT' : 'VM'} ${g.vmid}`;
+    const prefix = () => `${new Date().toISOString()} ${source}: `;
     const ctx: GuestContext = {
       svc: this.svc,
       target,
@@ -245,8 +247,9 @@ export class Engine {
       dryRun: run.summary.dry_run,
       securityOnly: run.summary.security_only ?? false,
       exclude: run.summary.exclude,
-      log: (text, o) => run.log.write(text, { prefix: prefix(), essential: o?.essential ?? false }),
-      output: (line) => run.log.write(line, { prefix: `${prefix()}| ` }),
+      log: (text, o) => run.log.write(text, { prefix: prefix(), essential: o?.essential ?? false, source }),
+      output: (line) => run.log.write(line, { prefix: `${prefix()}| `, source }),
+      outputOpen: () => run.log.accepting(source),
       deadline: Date.now() + this.svc.config.guest_timeout * 1000,
       stopping: () => this.stopRequested,
       result: { vmid: g.vmid, name: g.name, outcome: 'skipped' },

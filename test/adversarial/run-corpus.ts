@@ -40,7 +40,7 @@ export async function runCorpus(
 ): Promise<CorpusRun> {
   const n = Math.max(1, Math.min(cpus().length, modules.length));
   const groups: string[][] = Array.from({ length: n }, () => []);
-  modules.forEach((m, i) => groups[i % n]!.push(m));
+  for (const [i, m] of modules.entries()) groups[i % n]!.push(m);
   const runs = await Promise.all(groups.map((g) => runWorker({ ...opts, modules: g }, limitMs)));
   return { results: runs.flatMap((r) => r.results), hung: runs.flatMap((r) => r.hung) };
 }

@@ -9,6 +9,7 @@ import { Daemon } from '../../daemon/daemon.js';
 import { Lab, type LabGuestSpec } from '../guests/lab.js';
 import { startSim } from '../sim/server.js';
 import type { Sim, SimGuest } from '../sim/types.js';
+import { DaemonProcess } from './daemon-process.js';
 
 export const TOKEN_ID = 'pvepatch@pve!daemon';
 
@@ -29,6 +30,10 @@ export interface Env {
   token: string;
   configPath: string;
   daemonLog: string[];
+  /** The daemon's process when started with `daemonProcess`. */
+  proc?: DaemonProcess;
+  stateDir: string;
+  logDir: string;
   cli(...argv: string[]): Promise<CliResult>;
   /** Writes another config file (same lab/sim) with some keys changed; returns its path. */
   writeConfig(name: string, overrides: Record<string, string | undefined>): string;
@@ -42,6 +47,8 @@ export interface EnvOptions {
   config?: Record<string, string>;
   /** Runs after the lab and simulator exist and before the daemon starts (e.g. to leave crash debris). */
   beforeDaemon?: (ctx: { dir: string; lab: Lab; stateDir: string; logDir: string }) => Promise<void>;
+  /** Run the daemon as its own process (signals, memory, a second daemon) instead of in this one. */
+  daemonProcess?: boolean;
 }
 
 export async function runCli(argv: string[]): Promise<CliResult> {
@@ -101,12 +108,19 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
   };
   const configPath = writeConfig('pvepatch.conf', {});
   await opts.beforeDaemon?.({ dir, lab, stateDir: base.state_dir!, logDir: base.log_dir! });
-  const daemonLog: string[] = [];
-  const daemon = new Daemon(
-    loadConfig({ path: configPath, env: {} }),
-    createLogger((l) => daemonLog.push(l)),
-  );
-  await daemon.start();
+  let daemonLog: string[] = [];
+  let proc: DaemonProcess | undefined;
+  let daemon: Daemon | undefined;
+  if (opts.daemonProcess) {
+    proc = await DaemonProcess.start(configPath);
+    daemonLog = proc.log;
+  } else {
+    daemon = new Daemon(
+      loadConfig({ path: configPath, env: {} }),
+      createLogger((l) => daemonLog.push(l)),
+    );
+    await daemon.start();
+  }
   return {
     dir,
     lab,
@@ -114,10 +128,14 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
     token,
     configPath,
     daemonLog,
+    ...(proc ? { proc } : {}),
+    stateDir: base.state_dir!,
+    logDir: base.log_dir!,
     cli: (...argv) => runCli(['--config', configPath, ...argv]),
     writeConfig,
     async close() {
-      await daemon.stop();
+      await daemon?.stop();
+      await proc?.stop();
       await sim.close();
       await lab.destroy();
       rmSync(dir, { recursive: true, force: true });

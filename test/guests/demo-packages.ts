@@ -6,11 +6,16 @@ export const DEMO_PACKAGE_NAMES = ['demo-lib', 'demo-app', 'demo-conf', 'demo-to
 /** v1: only 1.0 versions; v2: 1.0 and 1.1 of every package (demo-sec 1.1 from the security repo). */
 export type RepoState = 'v1' | 'v2';
 
+/**
+ * demo-app 1.1 asks for a reboot; it also runs /etc/demo-hook when a test put one there, so a
+ * test can make the upgrade slow, chatty, hostile or failing in the middle of dpkg's configure.
+ */
 const REBOOT_POSTINST = [
   'if [ "$1" = configure ]; then',
   '  touch /var/run/reboot-required',
   '  echo demo-app >> /var/run/reboot-required.pkgs',
   'fi',
+  'if [ -x /etc/demo-hook ]; then /etc/demo-hook "$@"; fi',
 ].join('\n');
 
 /** Every demo package version the lab builds (name_version is unique). */

@@ -140,6 +140,12 @@ export class Lab {
   }
 
   /** dpkg's installed version of pkg, or null (Debian guests). Works on stopped guests too (through chroot). */
+  /** Writes a file inside a running guest (through pct exec: tee, then chmod). */
+  async writeGuestFile(vmid: number, guestPath: string, content: string, mode = 0o644): Promise<void> {
+    await this.execOk(vmid, ['tee', '--', guestPath], { input: content });
+    await this.execOk(vmid, ['chmod', mode.toString(8), '--', guestPath]);
+  }
+
   dpkgVersion(vmid: number, pkg: string): Promise<string | null> {
     return dpkgQueryVersion(this.guest(vmid), pkg);
   }

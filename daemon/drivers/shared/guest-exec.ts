@@ -6,7 +6,7 @@
  */
 import { PvepatchError } from '../../core/errors.js';
 import type { ExecResult } from '../../core/exec.js';
-import { DEFAULT_MAX_OUTPUT } from '../../core/exec.js';
+import { commandName, DEFAULT_MAX_OUTPUT } from '../../core/exec.js';
 import type { Transport } from '../../transports/types.js';
 import { LineSplitter } from './lines.js';
 
@@ -18,6 +18,8 @@ export interface GuestExecSettings {
   log?: ((text: string) => void) | undefined;
   /** The guest's own output lines, when a command streams. */
   output?: ((line: string) => void) | undefined;
+  /** False once the output's destination takes no more (the run log is full): lines are not even split. */
+  outputOpen?: () => boolean;
   /** Epoch milliseconds after which no command may run in this guest (guest_timeout). */
   deadline?: number;
   maxOutputBytes?: number;
@@ -66,7 +68,7 @@ export class GuestExec {
         maxOutputBytes: max,
         overflow: opts.changes ? 'drain' : 'kill',
         ...(opts.input === undefined ? {} : { input: opts.input }),
-        ...(split ? { onOutput: (stream, chunk) => split[stream].push(chunk) } : {}),
+        ...(split ? { onOutput: (stream, chunk) => this.stream(split[stream], chunk) } : {}),
       });
       if (res.truncated) throw overflowError(argv, max, res);
       return res;
@@ -75,6 +77,10 @@ export class GuestExec {
       split?.stdout.flush();
       split?.stderr.flush();
     }
+  }
+
+  private stream(split: LineSplitter, chunk: string): void {
+    if (this.s.outputOpen?.() ?? true) split.push(chunk);
   }
 
   /** The command's own timeout, shortened to what is left of the guest's deadline. */
@@ -105,11 +111,4 @@ function overflowError(argv: readonly string[], max: number, res: ExecResult): P
     `unable to use the output of '${commandName(argv)}' in the guest - it printed ${mib(printed)}, more than the ${mib(max)} limit, and ${ended}; its output is not trusted`,
     { details: { exitCode: res.exitCode, bytes: res.bytes } },
   );
-}
-
-/** The program an argv runs, past `env` and its `NAME=value` settings (for messages). */
-export function commandName(argv: readonly string[]): string {
-  let i = argv[0] === 'env' ? 1 : 0;
-  while (i < argv.length && argv[0] === 'env' && argv[i]!.includes('=')) i++;
-  return argv[i] ?? '';
 }

@@ -17,6 +17,7 @@ export function guestExec(ctx: GuestContext): GuestExec {
   return new GuestExec(transport, {
     log: ctx.log,
     output: ctx.output,
+    ...(ctx.outputOpen ? { outputOpen: ctx.outputOpen } : {}),
     deadline: ctx.deadline,
     maxOutputBytes: svc.config.exec_output_max_mb * 1024 * 1024,
     maxLineLength: svc.config.log_line_max,

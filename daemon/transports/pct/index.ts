@@ -1,5 +1,5 @@
 import { PvepatchError, UnreachableError } from '../../core/errors.js';
-import { execArgv } from '../../core/exec.js';
+import { commandName, execArgv } from '../../core/exec.js';
 import type { GuestRef, Transport, TransportExecOptions } from '../types.js';
 import { pctExecArgv } from './commands.js';
 
@@ -52,7 +52,7 @@ export class PctTransport implements Transport {
     if (res.timedOut) {
       throw new PvepatchError(
         'timeout',
-        `unable to run '${argv[0] ?? ''}' in CT ${guest.vmid} - no exit after ${Math.ceil(timeoutMs / 1000)}s`,
+        `unable to run '${commandName(argv)}' in CT ${guest.vmid} - no exit after ${Math.ceil(timeoutMs / 1000)}s`,
       );
     }
     const reason = unreachableReason(res.exitCode, res.stderr);
