@@ -8,9 +8,6 @@ describe('apk argv builders', () => {
   it('refresh and upgrade wait for the lock with apk --wait', () => {
     assert.deepEqual(cmd.refreshCommand(10), [...APK, '--wait', '10', 'update']);
     assert.deepEqual(cmd.upgradeCommand(60), [...APK, '--wait', '60', 'upgrade']);
-    assert.equal(cmd.lockSeconds(1), 1);
-    assert.equal(cmd.lockSeconds(0), 0);
-    assert.equal(cmd.lockSeconds(1500), 2);
   });
 
   it('the upgrade is plain (no --available, no --ignore); the simulation takes no lock option', () => {
@@ -36,8 +33,6 @@ describe('apk argv builders', () => {
 
   it('helpers: holder, kernel, reboot list, .apk-new scan (busybox find has no -printf)', () => {
     assert.deepEqual(cmd.lockHolderCommand(), ['pgrep', '-a', 'apk']);
-    assert.deepEqual(cmd.kernelReleaseCommand(), ['uname', '-r']);
-    assert.deepEqual(cmd.rebootPackagesCommand(), ['cat', '/run/reboot-required.pkgs']);
     assert.deepEqual(cmd.conffilesCommand(), [
       'find',
       '/etc',

@@ -1,4 +1,5 @@
 import type { ExecResult } from '../../daemon/core/exec.js';
+import { driverContext } from './context.js';
 import type { DriverContext } from '../../daemon/drivers/types.js';
 import type { Transport, TransportExecOptions } from '../../daemon/transports/types.js';
 import type { Reply } from './fake-transport.js';
@@ -79,7 +80,7 @@ export function guest(over: Record<string, Reply | (() => Reply)> = {}, world = 
       return { ...base, exitCode: r.exitCode ?? 0, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
     },
   };
-  const ctx: DriverContext = { transport, lockTimeoutMs: 3000 };
+  const ctx: DriverContext = driverContext(transport, { lockTimeoutMs: 3000 });
   const recordHolds = async (holds: string[]) => {
     events.push(`record [${holds.join(',')}]`);
   };

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkKernel, isKernelPackage, kernelRelease, runningKernelPackage } from '../../daemon/drivers/apk/kernel.js';
 import {
-  diffVersions,
+  alpineKernels,
+  isKernelPackage,
+  kernelRelease,
+  runningKernelPackage,
+} from '../../daemon/drivers/apk/kernel.js';
+import {
   failureCause,
   isLockFailure,
-  newConffiles,
   parseChanges,
   parseConffiles,
-  parseHolders,
   parseInstalled,
   parsePolicy,
   parseRefreshSummary,
@@ -16,6 +18,9 @@ import {
   splitNameVersion,
 } from '../../daemon/drivers/apk/parse.js';
 import { adminHolds, parseWorld, pinWorld, worldEntry } from '../../daemon/drivers/apk/world.js';
+import { newConffiles } from '../../daemon/drivers/shared/conffiles.js';
+import { checkKernel } from '../../daemon/drivers/shared/kernel.js';
+import { parsePgrep } from '../../daemon/drivers/shared/parse.js';
 import { fixture } from './fixtures.js';
 
 describe('apk upgrade lines', () => {
@@ -83,10 +88,7 @@ describe('apk policy, installed versions, refresh summary', () => {
     assert.equal(parseRefreshSummary('something else'), null);
   });
 
-  it('diffs versions and finds new .apk-new files by ctime', () => {
-    assert.deepEqual(diffVersions(new Map([['a', '1-r0']]), new Map([['a', '1-r1']])), [
-      { package: 'a', before: '1-r0', after: '1-r1' },
-    ]);
+  it('finds new .apk-new files by ctime (busybox stat output)', () => {
     const before = parseConffiles('1700000000 /etc/a.conf.apk-new\n');
     const after = parseConffiles('1700000000 /etc/a.conf.apk-new\n1700000500 /etc/b.conf.apk-new\n');
     assert.deepEqual(newConffiles(before, after), ['/etc/b.conf.apk-new']);
@@ -118,7 +120,7 @@ describe('apk errors', () => {
   });
 
   it('parses pgrep -a holders', () => {
-    assert.deepEqual(parseHolders('77 apk add nginx\n'), [{ pid: 77, command: 'apk add nginx' }]);
+    assert.deepEqual(parsePgrep('77 apk add nginx\n'), [{ pid: 77, command: 'apk add nginx' }]);
   });
 });
 
@@ -167,8 +169,12 @@ describe('apk kernel check', () => {
 
   it('flags a VM on a replaced kernel, never a container on the Proxmox kernel', () => {
     const installed = new Map([['linux-lts', '6.6.60-r0']]);
-    assert.deepEqual(checkKernel('6.6.58-0-lts\n', installed), { outdated: true, package: 'linux-lts', skipped: null });
-    assert.equal(checkKernel('6.6.60-0-lts', installed).outdated, false);
-    assert.equal(checkKernel('6.8.12-4-pve', installed).outdated, false);
+    assert.deepEqual(checkKernel(alpineKernels, '6.6.58-0-lts\n', installed), {
+      outdated: true,
+      package: 'linux-lts',
+      skipped: null,
+    });
+    assert.equal(checkKernel(alpineKernels, '6.6.60-0-lts', installed).outdated, false);
+    assert.equal(checkKernel(alpineKernels, '6.8.12-4-pve', installed).outdated, false);
   });
 });

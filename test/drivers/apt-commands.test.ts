@@ -61,22 +61,8 @@ describe('apt argv builders', () => {
       '-f=${Package}\\t${Version}\\t${db:Status-Abbrev}\\n',
     ]);
     assert.deepEqual(cmd.auditCommand(), ['env', 'DEBIAN_FRONTEND=noninteractive', 'LC_ALL=C', 'dpkg', '--audit']);
-    assert.deepEqual(cmd.rebootRequiredCommand(), ['test', '-e', '/var/run/reboot-required']);
-    assert.deepEqual(cmd.rebootPackagesCommand(), ['cat', '/var/run/reboot-required.pkgs']);
-    assert.deepEqual(cmd.conffilesCommand(), [
-      'find',
-      '/etc',
-      '-xdev',
-      '(',
-      '-name',
-      '*.dpkg-dist',
-      '-o',
-      '-name',
-      '*.ucf-dist',
-      ')',
-      '-printf',
-      '%p\\t%C@\\n',
-    ]);
+    assert.deepEqual(cmd.CONFFILE_SUFFIXES, ['.dpkg-dist', '.ucf-dist']);
+    assert.equal(cmd.REBOOT_REQUIRED_FILE, '/var/run/reboot-required');
   });
 
   it('man-db switch moves', () => {
@@ -89,12 +75,5 @@ describe('apt argv builders', () => {
       '/var/lib/man-db/auto-update.pvepatch',
     ]);
     assert.deepEqual(cmd.existsCommand('/var/lib/man-db/auto-update'), ['test', '-e', '/var/lib/man-db/auto-update']);
-  });
-
-  it('lock seconds round up', () => {
-    assert.equal(cmd.lockSeconds(0), 0);
-    assert.equal(cmd.lockSeconds(1), 1);
-    assert.equal(cmd.lockSeconds(10_000), 10);
-    assert.equal(cmd.lockSeconds(10_001), 11);
   });
 });

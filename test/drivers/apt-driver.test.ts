@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PvepatchError } from '../../daemon/core/errors.js';
 import { aptDriver } from '../../daemon/drivers/apt/index.js';
-import { guest } from './apt-fake-guest.js';
+import { guest, kind } from './apt-fake-guest.js';
 import { fixture } from './fixtures.js';
 
 describe('aptDriver.upgrade (scripted guest)', () => {
@@ -85,18 +85,19 @@ describe('aptDriver.upgrade (scripted guest)', () => {
     ]);
   });
 
-  it('apt-mark does not wait for the lock: a locked unhold waits through the probe and retries', async () => {
+  it('apt-mark does not wait for the lock: a locked unhold waits (shared loop, no probe) and retries', async () => {
     let unholds = 0;
     const g = guest({
       unhold: () => (unholds++ === 0 ? { exitCode: 100, stderr: fixture('apt/lock-apt-mark.stderr.txt') } : {}),
     });
+    const started = Date.now();
     await aptDriver.upgrade(g.ctx, { exclude: ['demo-tool'], recordHolds: g.recordHolds });
     assert.deepEqual(g.events.slice(g.events.indexOf('upgrade') + 3, g.events.indexOf('record []') + 1), [
       'unhold',
-      'probe',
       'unhold',
       'record []',
     ]);
+    assert.ok(Date.now() - started >= 900, 'waited a poll interval before the retry');
   });
 
   it('a held lock fails with the holder before anything changes', async () => {
@@ -107,7 +108,12 @@ describe('aptDriver.upgrade (scripted guest)', () => {
       message:
         'unable to upgrade packages - dpkg lock /var/lib/dpkg/lock-frontend is held by process 2 (perl) after waiting 3s',
     });
-    assert.deepEqual(g.events, ['showhold', 'dpkg-query', 'simulate', 'probe']);
+    // the probe (apt-get check) is asked again while the wait lasts; nothing else runs, nothing changes
+    assert.deepEqual(g.events.slice(0, 4), ['showhold', 'dpkg-query', 'simulate', 'probe']);
+    assert.ok(g.events.length >= 5 && g.events.slice(3).every((e) => e === 'probe'), g.events.join(' '));
+    // each probe waits in apt itself for what is left of the lock timeout
+    const waits = g.t.calls.filter((c) => kind(c) === 'probe').map((c) => c.find((a) => a.startsWith('DPkg::Lock')));
+    assert.deepEqual(waits.slice(0, 2), ['DPkg::Lock::Timeout=3', 'DPkg::Lock::Timeout=2']);
   });
 
   it('a lock taken between probe and upgrade is still reported as locked', async () => {
@@ -169,22 +175,33 @@ describe('aptDriver read operations (scripted guest)', () => {
   });
 
   it('refresh maps a changed Release to patch-failed and a lists lock to locked', async () => {
-    const changed = guest({
-      'env DEBIAN_FRONTEND=noninteractive LC_ALL=C apt-get -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=3 update --allow-releaseinfo-change':
-        { exitCode: 100, stderr: fixture('apt/update-origin-changed.stderr.txt') },
-    });
+    const changed = guest({ refresh: { exitCode: 100, stderr: fixture('apt/update-origin-changed.stderr.txt') } });
     await assert.rejects(aptDriver.refresh(changed.ctx), {
       code: 'patch-failed',
       message: /^unable to refresh package lists - Repository/,
     });
-    const lists = guest({
-      'env DEBIAN_FRONTEND=noninteractive LC_ALL=C apt-get -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=3 update --allow-releaseinfo-change':
-        { exitCode: 100, stderr: fixture('apt/lock-lists.stderr.txt') },
-    });
+    assert.deepEqual(changed.t.lines(), [
+      'env DEBIAN_FRONTEND=noninteractive LC_ALL=C apt-get -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=3 update --allow-releaseinfo-change',
+    ]);
+    const lists = guest({ refresh: { exitCode: 100, stderr: fixture('apt/lock-lists.stderr.txt') } });
     await assert.rejects(aptDriver.refresh(lists.ctx), {
       code: 'locked',
-      message: /apt lock \/var\/lib\/apt\/lists\/lock is held by process 30848/,
+      message:
+        'unable to refresh package lists - apt lock /var/lib/apt/lists/lock is held by process 30848 after waiting 3s',
     });
+    // apt waits itself: every attempt gets what is left of the lock timeout
+    const waits = lists.t.calls.map((c) => c.find((a) => a.startsWith('DPkg::Lock')));
+    assert.deepEqual(waits.slice(0, 2), ['DPkg::Lock::Timeout=3', 'DPkg::Lock::Timeout=2']);
+    assert.ok(lists.events.length >= 2 && lists.events.every((e) => e === 'refresh'), lists.events.join(' '));
+  });
+
+  it('rebootRequired reads /var/run/reboot-required and its .pkgs list', async () => {
+    const g = guest({ 'reboot?': { exitCode: 0 }, 'reboot-pkgs': { stdout: 'demo-app\ndemo-app\nlinux-base\n' } });
+    assert.deepEqual(await aptDriver.rebootRequired(g.ctx), { required: true, packages: ['demo-app', 'linux-base'] });
+    assert.deepEqual(g.t.calls, [
+      ['test', '-e', '/var/run/reboot-required'],
+      ['cat', '/var/run/reboot-required.pkgs'],
+    ]);
   });
 
   it('releaseHolds unholds exactly the recorded names and restores man-db', async () => {

@@ -1,4 +1,5 @@
 import type { DriverContext } from '../../daemon/drivers/types.js';
+import { driverContext } from './context.js';
 import { FakeTransport, type Reply } from './fake-transport.js';
 
 /** Which apt operation an argv is, for scripting the fake guest. */
@@ -7,6 +8,7 @@ export function kind(argv: readonly string[]): string {
   if (s.includes('apt-get') && s.includes(' -s dist-upgrade')) return 'simulate';
   if (s.includes('apt-get') && s.endsWith(' dist-upgrade')) return 'upgrade';
   if (s.includes('apt-get') && s.endsWith(' check')) return 'probe';
+  if (s.includes('apt-get') && s.endsWith(' update --allow-releaseinfo-change')) return 'refresh';
   for (const k of ['showhold', 'unhold', 'hold', 'dpkg-query', '--audit'])
     if (argv.includes(k) || argv[0] === k) return k;
   if (argv[0] === 'test' && argv[2] === '/var/lib/man-db/auto-update.pvepatch') return 'mandb-parked?';
@@ -48,7 +50,7 @@ export function guest(over: Record<string, Reply | (() => Reply)> = {}, adminHol
       return { exitCode: 1, stderr: 'cat: /var/run/reboot-required.pkgs: No such file or directory' };
     return {};
   });
-  const ctx: DriverContext = { transport: t, lockTimeoutMs: 3000 };
+  const ctx: DriverContext = driverContext(t, { lockTimeoutMs: 3000 });
   const recordHolds = async (holds: string[]) => {
     events.push(`record [${holds.join(',')}]`);
   };

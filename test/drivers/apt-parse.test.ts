@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  describeLockHolder,
-  diffVersions,
   isLockFailure,
   lastAptError,
-  newConffiles,
   parseAudit,
-  parseConffiles,
   parseDpkgQuery,
   parseLockHolder,
-  parseRebootPkgs,
   parseShowhold,
   parseSimulation,
 } from '../../daemon/drivers/apt/parse.js';
+import { describeHolder } from '../../daemon/drivers/shared/lock-wait.js';
 import { fixture } from './fixtures.js';
 
 describe('apt parseSimulation', () => {
@@ -140,10 +136,9 @@ describe('apt parseSimulation', () => {
 });
 
 describe('apt small parsers', () => {
-  it('parseShowhold and parseRebootPkgs keep unique valid names', () => {
+  it('parseShowhold keeps unique valid names', () => {
     assert.deepEqual(parseShowhold('demo-lib\ndemo-tool\n'), ['demo-lib', 'demo-tool']);
     assert.deepEqual(parseShowhold(''), []);
-    assert.deepEqual(parseRebootPkgs('demo-app\ndemo-app\nlinux-base\n'), ['demo-app', 'linux-base']);
   });
 
   it('parseDpkgQuery keeps installed states only', () => {
@@ -176,30 +171,35 @@ describe('apt small parsers', () => {
 
   it('parseLockHolder reads apt and dpkg lock messages', () => {
     const chroot = parseLockHolder(fixture('apt/lock-chroot.stderr.txt'));
-    assert.deepEqual(chroot, { lockFile: '/var/lib/dpkg/lock-frontend', pid: 30848, process: null });
+    assert.deepEqual(chroot, { kind: 'dpkg lock', lock: '/var/lib/dpkg/lock-frontend', pid: 30848, process: null });
     const named = parseLockHolder(
       'Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 2 (hold-dpkg-lock)... 1s\nE: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 2 (perl)\n',
     );
-    assert.deepEqual(named, { lockFile: '/var/lib/dpkg/lock-frontend', pid: 2, process: 'perl' });
-    assert.equal(describeLockHolder(named!), 'dpkg lock /var/lib/dpkg/lock-frontend is held by process 2 (perl)');
+    assert.deepEqual(named, { kind: 'dpkg lock', lock: '/var/lib/dpkg/lock-frontend', pid: 2, process: 'perl' });
+    assert.equal(describeHolder(named!), 'dpkg lock /var/lib/dpkg/lock-frontend is held by process 2 (perl)');
     const dpkg = parseLockHolder(fixture('apt/lock-dpkg.stderr.txt'));
     assert.equal(dpkg?.pid, 30848);
     const lists = parseLockHolder(fixture('apt/lock-lists.stderr.txt'));
-    assert.equal(describeLockHolder(lists!), 'apt lock /var/lib/apt/lists/lock is held by process 30848');
+    assert.equal(describeHolder(lists!), 'apt lock /var/lib/apt/lists/lock is held by process 30848');
     assert.equal(
       parseLockHolder('E: Could not get lock /var/lib/dpkg/lock - open (11: Resource temporarily unavailable)')?.pid,
       null,
     );
     assert.equal(parseLockHolder('all fine'), null);
     const waited = fixture('apt/lock-wait-check.stderr.txt');
-    assert.deepEqual(parseLockHolder(waited), { lockFile: '/var/lib/dpkg/lock-frontend', pid: 3, process: 'holder' });
+    assert.deepEqual(parseLockHolder(waited), {
+      kind: 'dpkg lock',
+      lock: '/var/lib/dpkg/lock-frontend',
+      pid: 3,
+      process: 'holder',
+    });
     assert.equal(isLockFailure(waited), true);
     assert.equal(isLockFailure(fixture('apt/lock-apt-mark.stderr.txt')), true);
     assert.equal(parseLockHolder(fixture('apt/lock-apt-mark.stderr.txt'))?.pid, 3);
     assert.equal(isLockFailure(fixture('apt/lock-lists.stderr.txt')), true);
     const lab = fixture('apt/lock-wait-upgrade.txt');
     assert.equal(isLockFailure(lab), true);
-    assert.deepEqual(parseLockHolder(lab), { lockFile: '/var/lib/dpkg/lock-frontend', pid: 123, process: 'perl' });
+    assert.deepEqual(parseLockHolder(lab), { kind: 'dpkg lock', lock: '/var/lib/dpkg/lock-frontend', pid: 123, process: 'perl' });
     // waited for the lock, got it, then failed for another reason
     assert.equal(
       isLockFailure(`${waited.split('\n')[0]}\nE: Sub-process /usr/bin/dpkg returned an error code (1)\n`),
@@ -217,31 +217,5 @@ describe('apt small parsers', () => {
       "Repository 'file:/srv/repo ./ Release' changed its 'Origin' value from '' to 'Demo'",
     );
     assert.equal(lastAptError('W: only a warning'), null);
-  });
-
-  it('newConffiles keeps new and rewritten files', () => {
-    const before = parseConffiles('/etc/a.conf.dpkg-dist\t100.5\n/etc/b.conf.dpkg-dist\t100.5\n');
-    const after = parseConffiles(
-      '/etc/a.conf.dpkg-dist\t100.5\n/etc/b.conf.dpkg-dist\t200.1\n/etc/c.conf.dpkg-dist\t200.2\n',
-    );
-    assert.deepEqual(newConffiles(before, after), ['/etc/b.conf.dpkg-dist', '/etc/c.conf.dpkg-dist']);
-  });
-
-  it('diffVersions reports upgrades, new and removed packages', () => {
-    const before = new Map([
-      ['a', '1.0'],
-      ['b', '1.0'],
-      ['gone', '2.0'],
-    ]);
-    const after = new Map([
-      ['a', '1.1'],
-      ['b', '1.0'],
-      ['new', '0.1'],
-    ]);
-    assert.deepEqual(diffVersions(before, after), [
-      { package: 'a', before: '1.0', after: '1.1' },
-      { package: 'gone', before: '2.0', after: null },
-      { package: 'new', before: null, after: '0.1' },
-    ]);
   });
 });

@@ -3,6 +3,7 @@
  * real apt-get, apt-mark and dpkg, real fcntl locks. Needs root (mounts, namespaces).
  */
 import assert from 'node:assert/strict';
+import { driverContext } from './context.js';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,7 +32,7 @@ describe('apt driver on real lab guests', { skip: isRoot ? false : 'needs root f
 
   function guest(vmid: number, lockTimeoutMs = 2000): { ctx: DriverContext; transport: LabTransport } {
     const transport = new LabTransport(lab.pctPath, vmid);
-    return { ctx: { transport, lockTimeoutMs }, transport };
+    return { ctx: driverContext(transport, { lockTimeoutMs }), transport };
   }
 
   async function versions(vmid: number): Promise<Record<string, string | null>> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as cmd from '../../daemon/drivers/dnf/commands.js';
-import * as rpm from '../../daemon/drivers/dnf/rpm.js';
+import * as rpm from '../../daemon/drivers/rpm-common/commands.js';
 
 const DNF = ['env', 'LC_ALL=C', 'dnf', '--setopt=exit_on_lock=True'];
 
@@ -64,26 +64,12 @@ describe('rpm-level argv builders', () => {
     assert.deepEqual(rpm.unameCommand(), ['uname', '-r']);
   });
 
-  it('files: conffiles, pid files, /proc comm, reboot flag', () => {
-    assert.deepEqual(rpm.conffilesCommand(), [
-      'find',
-      '/etc',
-      '-xdev',
-      '(',
-      '-name',
-      '*.rpmnew',
-      '-o',
-      '-name',
-      '*.rpmsave',
-      ')',
-      '-printf',
-      '%p\\t%C@\\n',
-    ]);
-    assert.deepEqual(rpm.pidFilesCommand(['/var/run/yum.pid']), ['grep', '-s', '-H', '', '/var/run/yum.pid']);
+  it('files: conffile suffixes, pid files, /proc comm, config files', () => {
+    assert.deepEqual(rpm.CONFFILE_SUFFIXES, ['.rpmnew', '.rpmsave']);
+    assert.deepEqual(rpm.pidFileCommand('/var/run/yum.pid'), ['head', '-n', '1', '--', '/var/run/yum.pid']);
     assert.deepEqual(rpm.processNameCommand(42), ['cat', '/proc/42/comm']);
     assert.throws(() => rpm.processNameCommand(Number.NaN));
     assert.throws(() => rpm.processNameCommand(-1));
-    assert.deepEqual(rpm.existsCommand(rpm.REBOOT_REQUIRED_FILE), ['test', '-e', '/run/reboot-required']);
-    assert.deepEqual(rpm.readFileCommand(rpm.REBOOT_PACKAGES_FILE), ['cat', '/run/reboot-required.pkgs']);
+    assert.deepEqual(rpm.readFileCommand('/etc/dnf/dnf.conf'), ['cat', '--', '/etc/dnf/dnf.conf']);
   });
 });

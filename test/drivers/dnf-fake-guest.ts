@@ -1,3 +1,4 @@
+import { driverContext } from './context.js';
 import type { DriverContext } from '../../daemon/drivers/types.js';
 import { FakeTransport, type Reply } from './fake-transport.js';
 import { fixture } from './fixtures.js';
@@ -77,7 +78,7 @@ export function guest(over: Record<string, Reply | ((n: number) => Reply)> = {},
     if (k === 'rpm-qa') rpmReads++;
     return reply;
   });
-  const ctx: DriverContext = { transport: t, lockTimeoutMs };
+  const ctx: DriverContext = driverContext(t, { lockTimeoutMs });
   const holds: string[][] = [];
   const recordHolds = async (h: string[]) => {
     holds.push(h);

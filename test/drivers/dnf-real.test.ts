@@ -4,6 +4,7 @@
  * behind the lab's pct shim. Needs root (mounts, namespaces).
  */
 import assert from 'node:assert/strict';
+import { driverContext } from './context.js';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,7 +41,7 @@ describe('dnf driver on real Fedora lab guests', {
 
   function guest(vmid: number, lockTimeoutMs = 2000): { ctx: DriverContext; transport: LabTransport } {
     const transport = new LabTransport(lab.pctPath, vmid);
-    return { ctx: { transport, lockTimeoutMs }, transport };
+    return { ctx: driverContext(transport, { lockTimeoutMs }), transport };
   }
 
   async function versions(vmid: number): Promise<Record<string, string | null>> {

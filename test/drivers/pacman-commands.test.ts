@@ -41,9 +41,6 @@ describe('pacman argv builders', () => {
     assert.deepEqual(cmd.ignoreConfigCommand(), ['env', 'LC_ALL=C', 'pacman-conf', 'IgnorePkg', 'IgnoreGroup']);
     assert.deepEqual(cmd.lockPresentCommand(), ['test', '-e', '/var/lib/pacman/db.lck']);
     assert.deepEqual(cmd.lockHolderCommand(), ['pgrep', '-a', 'pacman']);
-    assert.deepEqual(cmd.kernelReleaseCommand(), ['uname', '-r']);
-    assert.deepEqual(cmd.rebootRequiredCommand(), ['test', '-e', '/run/reboot-required']);
-    assert.deepEqual(cmd.rebootPackagesCommand(), ['cat', '/run/reboot-required.pkgs']);
-    assert.deepEqual(cmd.conffilesCommand(), ['find', '/etc', '-xdev', '-name', '*.pacnew', '-printf', '%p\\t%C@\\n']);
+    assert.deepEqual(cmd.CONFFILE_SUFFIXES, ['.pacnew']);
   });
 });

@@ -1,3 +1,4 @@
+import { driverContext } from './context.js';
 import type { DriverContext } from '../../daemon/drivers/types.js';
 import { FakeTransport, type Reply } from './fake-transport.js';
 import { fixture } from './fixtures.js';
@@ -55,7 +56,7 @@ export function guest(over: Record<string, Reply | (() => Reply)> = {}) {
         return {};
     }
   });
-  const ctx: DriverContext = { transport: t, lockTimeoutMs: 300 };
+  const ctx: DriverContext = driverContext(t, { lockTimeoutMs: 300 });
   const recorded: string[][] = [];
   const recordHolds = async (holds: string[]) => {
     recorded.push(holds);

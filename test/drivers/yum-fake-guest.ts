@@ -1,3 +1,4 @@
+import { driverContext } from './context.js';
 import type { DriverContext } from '../../daemon/drivers/types.js';
 import { FakeTransport, type Reply } from './fake-transport.js';
 import { fixture } from './fixtures.js';
@@ -82,6 +83,6 @@ export function guest(over: Record<string, Reply | ((n: number) => Reply)> = {},
     if (k === 'rpm-qa') rpmReads++;
     return reply;
   });
-  const ctx: DriverContext = { transport: t, lockTimeoutMs };
+  const ctx: DriverContext = driverContext(t, { lockTimeoutMs });
   return { t, ctx, events };
 }

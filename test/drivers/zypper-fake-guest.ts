@@ -1,3 +1,4 @@
+import { driverContext } from './context.js';
 import type { DriverContext } from '../../daemon/drivers/types.js';
 import { FakeTransport, type Reply } from './fake-transport.js';
 import { fixture } from './fixtures.js';
@@ -119,7 +120,7 @@ export function guest(over: Record<string, Over> = {}, adminLocks: FakeLock[] = 
     }
     return removed === 0 ? 'No lock has been removed.\n' : `${removed} locks have been successfully removed.\n`;
   }
-  const ctx: DriverContext = { transport: t, lockTimeoutMs: 300 };
+  const ctx: DriverContext = driverContext(t, { lockTimeoutMs: 300 });
   const recordHolds = async (holds: string[]) => {
     events.push(`record [${holds.join(',')}] with locks [${locks.map((l) => l.name).join(',')}]`);
   };

@@ -5,6 +5,8 @@
  * Needs root (mounts, namespaces) and zypper, rpm, createrepo_c on the host.
  */
 import assert from 'node:assert/strict';
+import { GuestExec } from '../../daemon/drivers/shared/guest-exec.js';
+import { driverContext } from './context.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
@@ -41,7 +43,7 @@ describe('zypper driver on real openSUSE lab guests', { skip }, () => {
 
   function guest(vmid: number, lockTimeoutMs = 2000): { ctx: DriverContext; transport: LabTransport } {
     const transport = new LabTransport(lab.pctPath, vmid);
-    return { ctx: { transport, lockTimeoutMs }, transport };
+    return { ctx: driverContext(transport, { lockTimeoutMs }), transport };
   }
 
   async function versions(vmid: number): Promise<Record<string, string | null>> {
@@ -62,7 +64,7 @@ describe('zypper driver on real openSUSE lab guests', { skip }, () => {
 
   it('detects zypper and lists exactly the pending updates, demo-sec as security', async () => {
     const { ctx, transport } = guest(VM.list);
-    const os = await detectOs(transport, { ostype: 'opensuse' });
+    const os = await detectOs(new GuestExec(transport), { ostype: 'opensuse' });
     assert.deepEqual([os.id, os.family], ['opensuse-leap', 'zypper']);
     await zypperDriver.refresh(ctx);
     const list = await zypperDriver.listUpdates(ctx);
