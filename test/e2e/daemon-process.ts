@@ -23,9 +23,14 @@ export class DaemonProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
   }
 
-  /** Starts `pvepatch --config <path> daemon`; resolves once it logs that it listens (or exits). */
-  static async start(configPath: string, timeoutMs = 20_000): Promise<DaemonProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'daemon/cli/bin.ts', '--config', configPath, 'daemon'], {
+  /**
+   * Starts `pvepatch --config <path> daemon` (from the sources, or from the built bundle when
+   * given: it starts in a fraction of tsx's time); resolves once it logs that it listens (or exits).
+   */
+  static async start(configPath: string, opts: { timeoutMs?: number; bundle?: string } = {}): Promise<DaemonProcess> {
+    const timeoutMs = opts.timeoutMs ?? 20_000;
+    const entry = opts.bundle ? [opts.bundle] : ['--import', 'tsx', 'daemon/cli/bin.ts'];
+    const child = spawn(process.execPath, [...entry, '--config', configPath, 'daemon'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root' },
       stdio: ['ignore', 'pipe', 'pipe'],

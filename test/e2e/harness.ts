@@ -49,6 +49,8 @@ export interface EnvOptions {
   beforeDaemon?: (ctx: { dir: string; lab: Lab; stateDir: string; logDir: string }) => Promise<void>;
   /** Run the daemon as its own process (signals, memory, a second daemon) instead of in this one. */
   daemonProcess?: boolean;
+  /** With daemonProcess: run this built bundle instead of the sources. */
+  bundle?: string;
 }
 
 export async function runCli(argv: string[]): Promise<CliResult> {
@@ -112,7 +114,7 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
   let proc: DaemonProcess | undefined;
   let daemon: Daemon | undefined;
   if (opts.daemonProcess) {
-    proc = await DaemonProcess.start(configPath);
+    proc = await DaemonProcess.start(configPath, opts.bundle ? { bundle: opts.bundle } : {});
     daemonLog = proc.log;
   } else {
     daemon = new Daemon(
