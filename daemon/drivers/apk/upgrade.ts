@@ -8,6 +8,7 @@ import { PvepatchError } from '../../core/errors.js';
 import { assertPackageNames } from '../../core/validate.js';
 import { newConffiles } from '../shared/conffiles.js';
 import { withChangedKernels } from '../shared/kernel.js';
+import { dryRunResult, refuseSecurityOnly } from '../shared/results.js';
 import { withTemporaryHolds } from '../shared/temporary-holds.js';
 import { diffVersions } from '../shared/versions.js';
 import type { ChangedPackage, DriverContext, UpgradeOptions, UpgradeResult } from '../types.js';
@@ -19,17 +20,11 @@ import { applyPins, readWorld, restoreWorld, adminHolds as worldHolds } from './
 export const DEFAULT_UPGRADE_TIMEOUT_MS = 15 * 60_000;
 
 /** Alpine has no security flag in its indexes (secdb is not consulted): security-only is refused. */
-export function refuseSecurityOnly(): PvepatchError {
-  return new PvepatchError(
-    'driver-unsupported',
-    'unable to upgrade security updates only - Alpine package indexes carry no security metadata ' +
-      '(the Alpine secdb is not consulted); run without security-only',
-  );
-}
+const NO_SECURITY = 'Alpine package indexes carry no security metadata (the Alpine secdb is not consulted)';
 
 export async function upgrade(ctx: DriverContext, opts: UpgradeOptions): Promise<UpgradeResult> {
   const exclude = assertPackageNames(opts.exclude);
-  if (opts.securityOnly) throw refuseSecurityOnly();
+  if (opts.securityOnly) throw refuseSecurityOnly(NO_SECURITY);
   if (!opts.dryRun && (await restoreWorld(ctx)))
     ctx.log?.('warning: restored /etc/apk/world left pinned by an interrupted run');
   const world = await readWorld(ctx);
@@ -87,13 +82,5 @@ async function dryRun(
     .filter((c) => !exclude.includes(c.package))
     .map((c) => ({ package: c.package, before: c.current ?? installed.get(c.package) ?? null, after: c.next }));
   const reboot = withChangedKernels(await step.readReboot(ctx, installed), changed, alpineKernels);
-  return {
-    changed,
-    rebootRequired: reboot.required,
-    rebootPackages: reboot.packages,
-    conffilesPending: [],
-    servicesToRestart: [],
-    adminHolds: holds,
-    output: sim.output,
-  };
+  return dryRunResult(changed, reboot, holds, sim.output);
 }

@@ -5,6 +5,7 @@
  */
 import { assertPackageNames } from '../../core/validate.js';
 import { newConffiles, readConffiles } from '../shared/conffiles.js';
+import { dryRunResult } from '../shared/results.js';
 import { withTemporaryHolds } from '../shared/temporary-holds.js';
 import { diffVersions } from '../shared/versions.js';
 import type { ChangedPackage, DriverContext, PendingUpdate, UpgradeOptions, UpgradeResult } from '../types.js';
@@ -84,14 +85,5 @@ async function dryRun(
     .filter((u) => !skip.has(u.package))
     .map((u) => ({ package: u.package, before: u.current_version, after: u.new_version }));
   for (const name of sim.removals) changed.push({ package: name, before: installed.get(name) ?? null, after: null });
-  const reboot = await step.readReboot(ctx);
-  return {
-    changed,
-    rebootRequired: reboot.required,
-    rebootPackages: reboot.packages,
-    conffilesPending: [],
-    servicesToRestart: [],
-    adminHolds,
-    output: sim.output,
-  };
+  return dryRunResult(changed, await step.readReboot(ctx), adminHolds, sim.output);
 }

@@ -21,15 +21,7 @@ export async function probeLocks(ctx: DriverContext): Promise<LockHolder | null>
 
 export const dnfTool = rpmTool({
   name: 'dnf',
-  argv: {
-    refresh: cmd.refreshCommand,
-    available: cmd.availableCommand,
-    security: cmd.securityCommand,
-    check: cmd.checkCommand,
-    plan: cmd.planCommand,
-    upgrade: cmd.upgradeCommand,
-    needsRestarting: cmd.needsRestartingCommand,
-  },
+  argv: cmd,
   conf: cmd.DNF_CONF,
   versionlockList: cmd.VERSIONLOCK_LIST,
   availableCodes: [],

@@ -9,6 +9,7 @@ import { PvepatchError } from '../../core/errors.js';
 import { assertPackageNames } from '../../core/validate.js';
 import { newConffiles, readConffiles } from '../shared/conffiles.js';
 import { withChangedKernels } from '../shared/kernel.js';
+import { dryRunResult, refuseSecurityOnly } from '../shared/results.js';
 import { diffVersions } from '../shared/versions.js';
 import type { ChangedPackage, DriverContext, UpgradeOptions, UpgradeResult } from '../types.js';
 import { CONFFILE_SUFFIXES, upgradeCommand } from './commands.js';
@@ -20,17 +21,11 @@ import * as step from './steps.js';
 export const DEFAULT_UPGRADE_TIMEOUT_MS = 15 * 60_000;
 
 /** Arch has no security metadata: a security-only run is refused rather than silently doing nothing. */
-export function refuseSecurityOnly(): PvepatchError {
-  return new PvepatchError(
-    'driver-unsupported',
-    'unable to upgrade security updates only - Arch Linux repositories carry no security metadata ' +
-      '(arch-audit advisories are not consulted); run without security-only',
-  );
-}
+const NO_SECURITY = 'Arch Linux repositories carry no security metadata (arch-audit advisories are not consulted)';
 
 export async function upgrade(ctx: DriverContext, opts: UpgradeOptions): Promise<UpgradeResult> {
   const exclude = assertPackageNames(opts.exclude);
-  if (opts.securityOnly) throw refuseSecurityOnly();
+  if (opts.securityOnly) throw refuseSecurityOnly(NO_SECURITY);
   const adminHolds = await step.readAdminHolds(ctx);
   const before = await step.readVersions(ctx);
   if (opts.dryRun) return dryRun(ctx, exclude, before, adminHolds);
@@ -74,15 +69,7 @@ async function dryRun(
   const { plan, output } = await step.readPlan(ctx, exclude);
   const changed = planned(plan, installed);
   const reboot = withChangedKernels(await step.readReboot(ctx, installed), changed, archKernels);
-  return {
-    changed,
-    rebootRequired: reboot.required,
-    rebootPackages: reboot.packages,
-    conffilesPending: [],
-    servicesToRestart: [],
-    adminHolds,
-    output,
-  };
+  return dryRunResult(changed, reboot, adminHolds, output);
 }
 
 function planned(plan: Map<string, PlannedPackage>, installed: Map<string, string>): ChangedPackage[] {

@@ -27,14 +27,15 @@ export interface TransactionPlan {
 
 export interface RpmFlavour {
   name: 'dnf' | 'yum';
+  /** The flavour's commands.ts module: the argv builders, by the same names in both. */
   argv: {
-    refresh(): string[];
-    available(): string[];
-    security(): string[];
-    check(): string[];
-    plan(filters: UpgradeFilters): string[];
-    upgrade(filters: UpgradeFilters): string[];
-    needsRestarting(mode: 'reboot' | 'services'): string[];
+    refreshCommand(): string[];
+    availableCommand(): string[];
+    securityCommand(): string[];
+    checkCommand(): string[];
+    planCommand(filters: UpgradeFilters): string[];
+    upgradeCommand(filters: UpgradeFilters): string[];
+    needsRestartingCommand(mode: 'reboot' | 'services'): string[];
   };
   /** The main config with the admin's `exclude=` and the versionlock plugin's list. */
   conf: string;
@@ -101,18 +102,18 @@ export function rpmTool(f: RpmFlavour): RpmTool {
     return res;
   };
   const needsRestarting = async (ctx: DriverContext, mode: 'reboot' | 'services') =>
-    (await (f.hasNeedsRestarting?.(ctx) ?? true)) ? ctx.exec.run(f.argv.needsRestarting(mode)) : null;
+    (await (f.hasNeedsRestarting?.(ctx) ?? true)) ? ctx.exec.run(f.argv.needsRestartingCommand(mode)) : null;
   return {
     name: f.name,
-    refresh: async (ctx) => void (await ok(ctx, 'refresh package metadata', f.argv.refresh())),
+    refresh: async (ctx) => void (await ok(ctx, 'refresh package metadata', f.argv.refreshCommand())),
     async available(ctx) {
-      const res = await run(ctx, 'list updates', f.argv.available());
+      const res = await run(ctx, 'list updates', f.argv.availableCommand());
       if (res.exitCode !== 0 && !f.availableCodes.includes(res.exitCode ?? -1)) throw failed('list updates', res);
       return f.parseAvailable(res.stdout);
     },
     async securityNames(ctx) {
       const verb = 'list security advisories';
-      const res = await run(ctx, verb, f.argv.security());
+      const res = await run(ctx, verb, f.argv.securityCommand());
       if (res.exitCode !== 0 && f.noUpdateinfo?.(res)) {
         ctx.log?.(`warning: this ${f.name} has no updateinfo command - no security flags`);
         return new Set<string>();
@@ -127,21 +128,21 @@ export function rpmTool(f: RpmFlavour): RpmTool {
     /** `check` exits 1 with the problems on stdout; exit 1 with nothing there is a failure to look. */
     async check(ctx) {
       const verb = 'check the package database';
-      const res = await run(ctx, verb, f.argv.check(), { timeoutMs: 120_000 });
+      const res = await run(ctx, verb, f.argv.checkCommand(), { timeoutMs: 120_000 });
       const problems = parseCheck(res.stdout);
       if (res.exitCode !== 0 && problems.length === 0) throw failed(verb, res);
       return problems;
     },
     async plan(ctx, filters) {
       const verb = 'plan the upgrade';
-      const res = await run(ctx, verb, f.argv.plan(filters));
+      const res = await run(ctx, verb, f.argv.planCommand(filters));
       if (res.exitCode !== 0 && !f.planDeclined(res)) throw failed(verb, res);
       const table = parseTransactionTable(f.planText(res));
       for (const row of table.unparsed.slice(0, 20)) ctx.log?.(`unparsed ${f.name} row: ${row}`);
       return { entries: table.entries, output: `${res.stdout}${res.stderr}` };
     },
     async upgrade(ctx, filters, timeoutMs) {
-      const res = await ok(ctx, 'upgrade packages', f.argv.upgrade(filters), {
+      const res = await ok(ctx, 'upgrade packages', f.argv.upgradeCommand(filters), {
         timeoutMs,
         stream: true,
         changes: true,

@@ -7,6 +7,7 @@
 import { assertPackageNames } from '../../core/validate.js';
 import { newConffiles, readConffiles } from '../shared/conffiles.js';
 import { lockedError, lockTimeoutMs } from '../shared/lock-wait.js';
+import { dryRunResult } from '../shared/results.js';
 import type { ChangedPackage, DriverContext, UpgradeOptions, UpgradeResult } from '../types.js';
 import { CONFFILE_SUFFIXES } from './commands.js';
 import { rebootAfterUpgrade, rebootRequired } from './family.js';
@@ -49,15 +50,7 @@ async function dryRun(
 ): Promise<UpgradeResult> {
   const plan = await tool.plan(ctx, filters);
   const reboot = await rebootRequired(tool, ctx);
-  return {
-    changed: plannedChanges(plan, newestByName(installed)),
-    rebootRequired: reboot.required,
-    rebootPackages: reboot.packages,
-    conffilesPending: [],
-    servicesToRestart: [],
-    adminHolds,
-    output: plan.output,
-  };
+  return dryRunResult(plannedChanges(plan, newestByName(installed)), reboot, adminHolds, plan.output);
 }
 
 /** Installs, upgrades and downgrades with their current versions; removals (also obsoleted ones). */

@@ -21,15 +21,7 @@ export function probeLocks(ctx: DriverContext): Promise<LockHolder | null> {
 
 export const yumTool = rpmTool({
   name: 'yum',
-  argv: {
-    refresh: cmd.refreshCommand,
-    available: cmd.availableCommand,
-    security: cmd.securityCommand,
-    check: cmd.checkCommand,
-    plan: cmd.planCommand,
-    upgrade: cmd.upgradeCommand,
-    needsRestarting: cmd.needsRestartingCommand,
-  },
+  argv: cmd,
   conf: cmd.YUM_CONF,
   versionlockList: cmd.VERSIONLOCK_LIST,
   /** check-update: 100 = updates listed, 0 = none, anything else an error. */

@@ -5,6 +5,7 @@
  */
 import { assertPackageNames } from '../../core/validate.js';
 import { newConffiles, readConffiles } from '../shared/conffiles.js';
+import { dryRunResult } from '../shared/results.js';
 import { changedKernels, diffVersions } from '../shared/versions.js';
 import type { ChangedPackage, DriverContext, UpgradeOptions, UpgradeResult } from '../types.js';
 import {
@@ -110,13 +111,9 @@ async function dryRun(ctx: DriverContext, d: DryRunInput): Promise<UpgradeResult
   }
   const reboot = await step.readReboot(ctx);
   const kernels = changedKernels(changed, isKernelPackage);
-  return {
-    changed,
-    rebootRequired: reboot.required || kernels.length > 0,
-    rebootPackages: [...new Set([...reboot.packages, ...kernels])],
-    conffilesPending: [],
-    servicesToRestart: [],
-    adminHolds: d.adminHolds,
-    output,
+  const withKernels = {
+    required: reboot.required || kernels.length > 0,
+    packages: [...new Set([...reboot.packages, ...kernels])],
   };
+  return dryRunResult(changed, withKernels, d.adminHolds, output);
 }
