@@ -38,11 +38,14 @@ export function exitCodeForError(code: ErrorCode | string): number {
   }
 }
 
-/** failed beats refused beats done; a run that changed nothing is "nothing to update". */
+/**
+ * failed beats refused (or interrupted: left untouched because the daemon stopped) beats done; a
+ * run that changed nothing is "nothing to update".
+ */
 export function exitCodeForReport(report: Pick<RunReport, 'guests' | 'dry_run'>): number {
   const outcomes = report.guests.map((g) => g.outcome);
   if (outcomes.includes('failed')) return EXIT.failed;
-  if (outcomes.includes('refused')) return EXIT.refused;
+  if (outcomes.includes('refused') || outcomes.includes('interrupted')) return EXIT.refused;
   if (outcomes.includes('updated') || outcomes.includes('would-update')) return EXIT.ok;
   return EXIT.nothingToUpdate;
 }

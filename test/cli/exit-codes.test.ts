@@ -15,6 +15,8 @@ describe('exit codes', () => {
   it('rank failed over refused over done over nothing', () => {
     assert.equal(exitCodeForReport(report('updated', 'failed', 'refused')), EXIT.failed);
     assert.equal(exitCodeForReport(report('updated', 'refused')), EXIT.refused);
+    assert.equal(exitCodeForReport(report('updated', 'interrupted')), EXIT.refused, 'left untouched by a stop');
+    assert.equal(exitCodeForReport(report('interrupted', 'failed')), EXIT.failed);
     assert.equal(exitCodeForReport(report('updated', 'up-to-date', 'skipped')), EXIT.ok);
     assert.equal(exitCodeForReport(report('up-to-date', 'skipped')), EXIT.nothingToUpdate);
     assert.equal(exitCodeForReport(report()), EXIT.nothingToUpdate);
@@ -24,6 +26,7 @@ describe('exit codes', () => {
     assert.equal(exitCodeForError('not-found'), EXIT.invalidInput);
     assert.equal(exitCodeForError('tls-failed'), EXIT.proxmox);
     assert.equal(exitCodeForError('daemon-unavailable'), EXIT.config);
+    assert.equal(exitCodeForError('locked'), EXIT.refused, 'also: another daemon owns the state directory');
   });
 });
 
