@@ -59,11 +59,9 @@ export async function detectOs(exec: GuestExec, opts: { ostype?: string } = {}):
   if (found.drivers.length === 1 || !first) return { ...release, family: first?.name ?? null, ...reason };
   for (const d of found.drivers) {
     if (!d.binary || (await exec.run(['test', '-x', d.binary], { timeoutMs: 30_000 })).exitCode === 0) {
-      return {
-        ...release,
-        family: d.name,
-        ...(d === first ? reason : { reason: `${first.binary} not found - using ${d.name}` }),
-      };
+      if (d === first) return { ...release, family: d.name, ...reason };
+      const fallback = `${first.binary} not found - using ${d.name}`;
+      return { ...release, family: d.name, reason: found.reason ? `${found.reason}; ${fallback}` : fallback };
     }
   }
   const tried = found.drivers.map((d) => d.binary).join(', ');

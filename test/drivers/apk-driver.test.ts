@@ -101,9 +101,14 @@ describe('apkDriver.upgrade (scripted guest)', () => {
     await assert.rejects(apkDriver.upgrade(g.ctx, { exclude: ['demo-lib'], recordHolds: g.recordHolds }), {
       code: 'locked',
       message:
-        'unable to upgrade packages - /lib/apk/db/lock is held by another apk after waiting 3s (apk running: 77 apk add nginx)',
+        'unable to upgrade packages - apk lock /lib/apk/db/lock is held by process 77 (apk add nginx) after waiting 3s',
     });
-    assert.deepEqual(g.transport.calls.find((c) => c.includes('upgrade'))?.slice(-3), ['--wait', '3', 'upgrade']);
+    const upgrades = g.transport.calls.filter((c) => c.includes('upgrade'));
+    assert.deepEqual(upgrades[0]?.slice(-3), ['--wait', '3', 'upgrade']);
+    assert.deepEqual(upgrades[1]?.slice(-3), ['--wait', '2', 'upgrade'], 'a retry waits for what is left');
+    // pgrep names the holder once the wait is over, then the world is restored
+    const after = g.events.slice(g.events.lastIndexOf('upgrade') + 1);
+    assert.deepEqual(after, ['holder', 'backup?', 'restore', 'record []']);
     assert.equal(g.files.get('/etc/apk/world'), ORIGINAL);
   });
 
@@ -169,8 +174,10 @@ describe('apkDriver read operations (scripted guest)', () => {
     });
     await assert.rejects(apkDriver.refresh(locked.ctx), {
       code: 'locked',
-      message: 'unable to refresh package indexes - /lib/apk/db/lock is held by another apk after waiting 3s',
+      message:
+        'unable to refresh package indexes - apk lock /lib/apk/db/lock is held by another process after waiting 3s',
     });
+    assert.equal(locked.events.at(-1), 'holder');
     const unreachable = guest({ refresh: { stdout: fixture('apk/update-unreachable-alpine321.txt') } });
     await assert.rejects(apkDriver.refresh(unreachable.ctx), {
       code: 'patch-failed',

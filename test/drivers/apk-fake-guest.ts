@@ -1,7 +1,7 @@
 import type { ExecResult } from '../../daemon/core/exec.js';
-import { driverContext } from './context.js';
 import type { DriverContext } from '../../daemon/drivers/types.js';
 import type { Transport, TransportExecOptions } from '../../daemon/transports/types.js';
+import { driverContext } from './context.js';
 import type { Reply } from './fake-transport.js';
 import { fixture } from './fixtures.js';
 

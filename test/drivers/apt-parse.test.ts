@@ -199,7 +199,12 @@ describe('apt small parsers', () => {
     assert.equal(isLockFailure(fixture('apt/lock-lists.stderr.txt')), true);
     const lab = fixture('apt/lock-wait-upgrade.txt');
     assert.equal(isLockFailure(lab), true);
-    assert.deepEqual(parseLockHolder(lab), { kind: 'dpkg lock', lock: '/var/lib/dpkg/lock-frontend', pid: 123, process: 'perl' });
+    assert.deepEqual(parseLockHolder(lab), {
+      kind: 'dpkg lock',
+      lock: '/var/lib/dpkg/lock-frontend',
+      pid: 123,
+      process: 'perl',
+    });
     // waited for the lock, got it, then failed for another reason
     assert.equal(
       isLockFailure(`${waited.split('\n')[0]}\nE: Sub-process /usr/bin/dpkg returned an error code (1)\n`),

@@ -3,7 +3,6 @@
  * real apt-get, apt-mark and dpkg, real fcntl locks. Needs root (mounts, namespaces).
  */
 import assert from 'node:assert/strict';
-import { driverContext } from './context.js';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +12,7 @@ import type { DriverContext } from '../../daemon/drivers/types.js';
 import { buildRepo } from '../guests/apt-repo.js';
 import { DEMO_PACKAGE_NAMES, demoRepoLayout, MAIN_RELEASE } from '../guests/demo-packages.js';
 import { Lab } from '../guests/lab.js';
+import { driverContext } from './context.js';
 import { LabTransport } from './lab-transport.js';
 
 const VM = { list: 301, upgrade: 302, exclude: 303, lock: 304, dry: 305, broken: 306, fails: 307, origin: 308 };

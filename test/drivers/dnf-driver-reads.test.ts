@@ -31,7 +31,16 @@ describe('dnfDriver read operations (scripted guest)', () => {
       repoquery: (n) => (n === 0 ? { exitCode: 200, stderr: fixture('dnf/lock-metadata.stderr.txt') } : { stdout: '' }),
     });
     assert.deepEqual(await dnfDriver.listUpdates(g.ctx), []);
-    assert.deepEqual(g.events.slice(0, 4), ['repoquery', 'pidfiles', 'verifydb', 'repoquery']);
+    // the probe: one read per dnf pid file, then rpm's transaction lock; free, so repoquery runs again
+    assert.deepEqual(g.events.slice(0, 6), [
+      'repoquery',
+      'pidfile /var/lib/dnf/rpmdb_lock.pid',
+      'pidfile /var/cache/dnf/metadata_lock.pid',
+      'pidfile /var/cache/dnf/download_lock.pid',
+      'verifydb',
+      'repoquery',
+    ]);
+    assert.deepEqual(g.t.calls[1], ['head', '-n', '1', '--', '/var/lib/dnf/rpmdb_lock.pid']);
   });
 
   it('refresh: a failure is patch-failed, a lock that stays is locked', async () => {
@@ -42,7 +51,7 @@ describe('dnfDriver read operations (scripted guest)', () => {
     });
     const locked = guest({
       refresh: { exitCode: 200, stderr: fixture('dnf/lock-metadata.stderr.txt') },
-      pidfiles: { stdout: '/var/cache/dnf/metadata_lock.pid:13327\n' },
+      'pidfile /var/cache/dnf/metadata_lock.pid': { stdout: '13327\n' },
       comm: { stdout: 'dnf\n' },
     });
     await assert.rejects(dnfDriver.refresh(locked.ctx), {
@@ -61,7 +70,7 @@ describe('dnfDriver read operations (scripted guest)', () => {
       problems: ['dnf check reports 1 problem(s) - demo-app-1.1-1.noarch has missing requires of demo-lib >= 1.0'],
     });
     assert.deepEqual(await dnfDriver.precheck(broken.ctx, { fixBroken: true }), { ok: true, problems: [] });
-    const locked = guest({ pidfiles: { stdout: '/var/lib/dnf/rpmdb_lock.pid:9\n' }, comm: { stdout: 'dnf\n' } });
+    const locked = guest({ 'pidfile /var/lib/dnf/rpmdb_lock.pid': { stdout: '9\n' }, comm: { stdout: 'dnf\n' } });
     assert.deepEqual((await dnfDriver.precheck(locked.ctx, { fixBroken: true })).problems, [
       'unable to lock the package database - dnf lock /var/lib/dnf/rpmdb_lock.pid is held by process 9 (dnf) after waiting 1s',
     ]);

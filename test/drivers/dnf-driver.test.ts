@@ -5,7 +5,10 @@ import { dnfDriver } from '../../daemon/drivers/dnf/index.js';
 import { guest } from './dnf-fake-guest.js';
 import { fixture } from './fixtures.js';
 
-const HELD = { stdout: '/var/lib/dnf/rpmdb_lock.pid:4242\n' };
+const RPMDB_PID = 'pidfile /var/lib/dnf/rpmdb_lock.pid';
+/** The lock probe: one `head -n 1` per dnf pid file (none held), then rpm --verifydb. */
+const PROBE = [RPMDB_PID, 'pidfile /var/cache/dnf/metadata_lock.pid', 'pidfile /var/cache/dnf/download_lock.pid'];
+const HELD = { stdout: '4242\n' };
 const DNF_RPMDB_LOCKED = { exitCode: 200, stderr: fixture('dnf/lock-rpmdb.stderr.txt') };
 
 describe('dnfDriver.upgrade (scripted guest)', () => {
@@ -16,7 +19,7 @@ describe('dnfDriver.upgrade (scripted guest)', () => {
       'dnf.conf',
       'versionlock',
       'rpm-qa',
-      'pidfiles',
+      ...PROBE,
       'verifydb',
       'conffiles',
       'upgrade',
@@ -79,14 +82,15 @@ describe('dnfDriver.upgrade (scripted guest)', () => {
   });
 
   it('a lock held past the timeout fails as locked, naming the holder, before anything changes', async () => {
-    const g = guest({ pidfiles: HELD, comm: { stdout: 'dnf\n' } });
+    const g = guest({ [RPMDB_PID]: HELD, comm: { stdout: 'dnf\n' } });
     await assert.rejects(dnfDriver.upgrade(g.ctx, { exclude: [] }), {
       code: 'locked',
       message:
         'unable to upgrade packages - dnf lock /var/lib/dnf/rpmdb_lock.pid is held by process 4242 (dnf) after waiting 1s',
     });
     assert.ok(!g.events.includes('upgrade'));
-    assert.ok(g.events.filter((e) => e === 'pidfiles').length >= 2, 'polled more than once');
+    assert.ok(g.events.filter((e) => e === RPMDB_PID).length >= 2, 'polled more than once');
+    assert.ok(g.t.calls.some((c) => c.join(' ') === 'cat /proc/4242/comm'));
   });
 
   it("rpm's transaction lock is found by rpm --verifydb", async () => {
@@ -100,19 +104,27 @@ describe('dnfDriver.upgrade (scripted guest)', () => {
   });
 
   it('a stale pid file (process gone) is no lock; a lock released during the wait lets the upgrade run', async () => {
-    const stale = guest({ pidfiles: HELD, comm: { exitCode: 1 } });
+    const stale = guest({ [RPMDB_PID]: HELD, comm: { exitCode: 1 } });
     await dnfDriver.upgrade(stale.ctx, { exclude: [] });
+    assert.deepEqual(stale.events.slice(3, 8), [RPMDB_PID, 'comm', ...PROBE.slice(1), 'verifydb']);
     assert.ok(stale.events.includes('upgrade'));
-    const released = guest({ pidfiles: (n) => (n < 2 ? HELD : { exitCode: 2 }), comm: { stdout: 'dnf\n' } }, 5000);
+    const released = guest(
+      {
+        [RPMDB_PID]: (n) =>
+          n < 2 ? HELD : { exitCode: 1, stderr: "head: cannot open '/var/lib/dnf/rpmdb_lock.pid'\n" },
+        comm: { stdout: 'dnf\n' },
+      },
+      5000,
+    );
     await dnfDriver.upgrade(released.ctx, { exclude: [] });
-    assert.deepEqual(released.events.slice(3, 8), ['pidfiles', 'comm', 'pidfiles', 'comm', 'pidfiles']);
+    assert.deepEqual(released.events.slice(3, 11), [RPMDB_PID, 'comm', RPMDB_PID, 'comm', ...PROBE, 'verifydb']);
     assert.ok(released.events.includes('upgrade'));
   });
 
   it('a lock taken between probe and upgrade: dnf exits 200, the driver waits and runs it again', async () => {
     const g = guest({ upgrade: (n) => (n === 0 ? DNF_RPMDB_LOCKED : { stdout: 'Complete!\n' }) }, 5000);
     await dnfDriver.upgrade(g.ctx, { exclude: [] });
-    assert.deepEqual(g.events.slice(6, 10), ['upgrade', 'pidfiles', 'verifydb', 'upgrade']);
+    assert.deepEqual(g.events.slice(8, 14), ['upgrade', ...PROBE, 'verifydb', 'upgrade']);
   });
 
   it("a failed upgrade is patch-failed with dnf's cause; no hold exists to clean up", async () => {

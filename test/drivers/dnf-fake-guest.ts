@@ -1,5 +1,5 @@
-import { driverContext } from './context.js';
 import type { DriverContext } from '../../daemon/drivers/types.js';
+import { driverContext } from './context.js';
 import { FakeTransport, type Reply } from './fake-transport.js';
 import { fixture } from './fixtures.js';
 
@@ -16,11 +16,11 @@ export function kind(argv: readonly string[]): string {
     if (argv.at(-1) === 'upgrade') return 'upgrade';
   }
   if (argv[2] === 'rpm') return argv[3] === '-qa' ? 'rpm-qa' : 'verifydb';
-  if (argv[0] === 'grep') return 'pidfiles';
-  if (argv[0] === 'cat' && argv[1]?.startsWith('/proc/')) return 'comm';
-  if (argv[0] === 'cat' && argv[1] === '/etc/dnf/dnf.conf') return 'dnf.conf';
-  if (argv[0] === 'cat' && argv[1]?.endsWith('versionlock.list')) return 'versionlock';
-  if (argv[0] === 'cat') return 'reboot-pkgs';
+  if (argv[0] === 'head') return `pidfile ${argv.at(-1)}`;
+  if (argv[0] === 'cat' && argv.at(-1)?.startsWith('/proc/')) return 'comm';
+  if (argv[0] === 'cat' && argv.at(-1) === '/etc/dnf/dnf.conf') return 'dnf.conf';
+  if (argv[0] === 'cat' && argv.at(-1)?.endsWith('versionlock.list')) return 'versionlock';
+  if (argv[0] === 'cat' && argv.at(-1) === '/run/reboot-required.pkgs') return 'reboot-pkgs';
   if (argv[0] === 'test') return 'reboot?';
   if (argv[0] === 'find') return 'conffiles';
   if (argv[0] === 'uname') return 'uname';
@@ -28,9 +28,15 @@ export function kind(argv: readonly string[]): string {
 }
 
 const MISSING = (path: string): Reply => ({ exitCode: 1, stderr: `cat: ${path}: No such file or directory\n` });
+/** No lock is held: dnf removes its pid files on exit. */
+const NO_PID_FILE = (path: string): Reply => ({
+  exitCode: 1,
+  stderr: `head: cannot open '${path}' for reading: No such file or directory\n`,
+});
 
 /** Replies of an unlocked Fedora guest with the demo updates pending (real dnf outputs). */
 function defaultReply(k: string, rpmReads: number): Reply {
+  if (k.startsWith('pidfile ')) return NO_PID_FILE(k.slice('pidfile '.length));
   switch (k) {
     case 'rpm-qa':
       return { stdout: fixture(rpmReads === 0 ? 'dnf/rpm-qa-v1.txt' : 'dnf/rpm-qa-v2.txt') };
@@ -45,8 +51,6 @@ function defaultReply(k: string, rpmReads: number): Reply {
     case 'needs-restarting -r':
     case 'needs-restarting -s':
       return { exitCode: 1, stderr: fixture('dnf/needs-restarting-missing.stderr.txt') };
-    case 'pidfiles':
-      return { exitCode: 2 };
     case 'dnf.conf':
       return { stdout: '[main]\ngpgcheck=1\nexcludepkgs=demo-tool\n' };
     case 'versionlock':

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ExecResult } from '../../daemon/core/exec.js';
+import { DNF_LOCK_FILES, parseDnfLock, parseRepoquery } from '../../daemon/drivers/dnf/parse.js';
 import {
+  failureCause,
   parseCheck,
-  parseDnfLock,
   parseRebootHint,
-  parseRepoquery,
   parseServices,
   parseUpdateinfoList,
-} from '../../daemon/drivers/dnf/parse.js';
-import { failureCause } from '../../daemon/drivers/dnf/run.js';
-import { parsePackageColumns, parseTransactionTable } from '../../daemon/drivers/dnf/table.js';
-import { plannedChanges } from '../../daemon/drivers/dnf/upgrade.js';
+} from '../../daemon/drivers/rpm-common/parse.js';
+import { parsePackageColumns, parseTransactionTable } from '../../daemon/drivers/rpm-common/parse-table.js';
+import { failed } from '../../daemon/drivers/rpm-common/steps.js';
+import { plannedChanges } from '../../daemon/drivers/rpm-common/upgrade.js';
 import { fixture } from './fixtures.js';
 
 const res = (exitCode: number, stdout: string, stderr = ''): ExecResult => ({
@@ -138,24 +138,39 @@ describe('dnf locks, failures and needs-restarting', () => {
     assert.equal(rpm?.kind, 'rpm transaction lock');
     assert.match(rpm?.lock ?? '', /\/var\/lib\/rpm\/\.rpm\.lock$/);
     assert.equal(parseDnfLock(fixture('dnf/upgrade-failed.stderr.txt')), null);
+    assert.deepEqual(DNF_LOCK_FILES, {
+      RPMDB: '/var/lib/dnf/rpmdb_lock.pid',
+      metadata: '/var/cache/dnf/metadata_lock.pid',
+      cachedir: '/var/cache/dnf/download_lock.pid',
+      log: '/var/log/log_lock.pid',
+    });
   });
 
   it("takes dnf's Error: line, its continuation and an earlier scriptlet error", () => {
     assert.equal(
-      failureCause(res(1, '', fixture('dnf/upgrade-failed.stderr.txt'))),
+      failureCause('', fixture('dnf/upgrade-failed.stderr.txt')),
       'Transaction failed (Error in PREIN scriptlet in rpm package demo-broken)',
     );
     assert.equal(
-      failureCause(res(1, '', fixture('dnf/refresh-failed.stderr.txt'))),
+      failureCause('', fixture('dnf/refresh-failed.stderr.txt')),
       "Failed to download metadata for repo 'demo': Cannot download repomd.xml: Cannot download repodata/repomd.xml: All mirrors were tried",
     );
     assert.equal(
       failureCause(
-        res(1, '', 'Error: Transaction test error:\n  file /a from install of b conflicts with file from package c\n'),
+        '',
+        'Error: Transaction test error:\n  file /a from install of b conflicts with file from package c\n',
       ),
       'Transaction test error: file /a from install of b conflicts with file from package c',
     );
-    assert.equal(failureCause(res(3, '', '')), 'exit code 3');
+    // nothing printed: no cause of its own; the step's failure names the exit code
+    assert.equal(failureCause('', ''), null);
+    const err = failed('upgrade packages', res(3, '', ''));
+    assert.equal(err.code, 'patch-failed');
+    assert.equal(err.message, 'unable to upgrade packages - exit code 3');
+    assert.equal(
+      failed('upgrade packages', res(1, '', fixture('dnf/upgrade-failed.stderr.txt'))).message,
+      'unable to upgrade packages - Transaction failed (Error in PREIN scriptlet in rpm package demo-broken)',
+    );
   });
 
   it('dnf check lists one problem per line', () => {
@@ -174,10 +189,12 @@ describe('dnf locks, failures and needs-restarting', () => {
       'Reboot is required to fully utilize these updates.',
       'More information: https://access.redhat.com/solutions/27943',
     ].join('\n');
-    assert.deepEqual(parseRebootHint(res(1, dnfRequired)), { required: true, packages: ['glibc', 'kernel-core'] });
+    assert.deepEqual(parseRebootHint(dnfRequired), { required: true, packages: ['glibc', 'kernel-core'] });
     const none = 'No core libraries or services have been updated since boot-up.\nReboot should not be necessary.\n';
-    assert.deepEqual(parseRebootHint(res(0, none)), { required: false, packages: [] });
-    assert.equal(parseRebootHint(res(1, '', fixture('dnf/needs-restarting-missing.stderr.txt'))), null);
+    assert.deepEqual(parseRebootHint(none), { required: false, packages: [] });
+    // "No such command" goes to stderr, stdout is empty: no answer
+    assert.equal(parseRebootHint(''), null);
+    assert.equal(parseRebootHint(fixture('dnf/needs-restarting-missing.stderr.txt')), null);
     assert.deepEqual(parseServices('sshd.service\nchronyd.service\nnot a unit\n'), ['chronyd.service', 'sshd.service']);
   });
 });

@@ -4,7 +4,6 @@
  * behind the lab's pct shim. Needs root (mounts, namespaces).
  */
 import assert from 'node:assert/strict';
-import { driverContext } from './context.js';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +13,7 @@ import { detectOs } from '../../daemon/drivers/detect.js';
 import { dnfDriver } from '../../daemon/drivers/dnf/index.js';
 import type { DriverContext } from '../../daemon/drivers/types.js';
 import { Lab } from '../guests/lab.js';
+import { driverContext } from './context.js';
 import { LabTransport } from './lab-transport.js';
 
 const VM = { list: 711, upgrade: 712, exclude: 713, admin: 714, security: 715, dry: 716, lock: 717, wait: 718 };
@@ -54,8 +54,8 @@ describe('dnf driver on real Fedora lab guests', {
   const V2: Record<string, string> = { ...Object.fromEntries(DEMO.map((p) => [p, '1.1-1'])), 'kernel-core': '6.2.0-1' };
 
   it('detects dnf and lists exactly the pending updates, demo-sec as security', async () => {
-    const { ctx, transport } = guest(VM.list);
-    assert.equal((await detectOs(transport)).family, 'dnf');
+    const { ctx } = guest(VM.list);
+    assert.equal((await detectOs(ctx.exec)).family, 'dnf');
     await dnfDriver.refresh(ctx);
     const list = await dnfDriver.listUpdates(ctx);
     assert.deepEqual(list.map((u) => [u.package, u.current_version, u.new_version, u.repository, u.security]).sort(), [

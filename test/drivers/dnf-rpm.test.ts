@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseMainExcludes, parseVersionlock } from '../../daemon/drivers/dnf/holds.js';
+import { parseInstalled, parseNevra, parseRpmLock } from '../../daemon/drivers/rpm-common/parse.js';
+import { parseMainExcludes, parseVersionlock } from '../../daemon/drivers/rpm-common/parse-holds.js';
 import {
   diffInstalled,
   isKernelPackage,
-  newConffiles,
   newestByName,
-  parseConffiles,
-  parseInstalled,
-  parseNameList,
-  parseNevra,
-  parsePidFiles,
-  parseRpmLock,
   runningKernelCheck,
-} from '../../daemon/drivers/dnf/rpm.js';
-import { compareEvr, parseEvr, rpmvercmp } from '../../daemon/drivers/dnf/rpmvercmp.js';
+} from '../../daemon/drivers/rpm-common/rpm.js';
+import { compareEvr, parseEvr, rpmvercmp } from '../../daemon/drivers/rpm-common/rpmvercmp.js';
+import { pidFileHolder, rpmLockHolder } from '../../daemon/drivers/rpm-common/steps.js';
+import { driverContext } from './context.js';
+import { FakeTransport } from './fake-transport.js';
 import { fixture } from './fixtures.js';
 
 // Expected values from rpm 4.18's own comparison (python3-rpm `rpm.labelCompare`) on Debian 12.
@@ -178,18 +175,54 @@ describe('NEVRA, kernels and small rpm-level parsers', () => {
     assert.equal(runningKernelCheck(installed, '6.8.12-4-pve'), null);
   });
 
-  it('rpm lock, pid files, conffiles and name lists', () => {
+  it('rpm transaction lock', () => {
     assert.match(parseRpmLock(fixture('dnf/lock-rpm.stderr.txt')) ?? '', /\/var\/lib\/rpm\/\.rpm\.lock$/);
     assert.match(parseRpmLock(fixture('dnf/verifydb-locked.stderr.txt')) ?? '', /\/var\/lib\/rpm\/\.rpm\.lock$/);
     assert.equal(parseRpmLock('Error: Transaction failed'), null);
-    assert.deepEqual(parsePidFiles('/var/lib/dnf/rpmdb_lock.pid:12808\n/var/run/yum.pid:7\nnoise\n'), [
-      { file: '/var/lib/dnf/rpmdb_lock.pid', pid: 12808 },
-      { file: '/var/run/yum.pid', pid: 7 },
+    assert.deepEqual(rpmLockHolder('/var/lib/rpm/.rpm.lock'), {
+      kind: 'rpm transaction lock',
+      lock: '/var/lib/rpm/.rpm.lock',
+      pid: null,
+      process: null,
+    });
+  });
+
+  it('pid files: one head -n 1 per file, the first whose process runs; stale and junk files are no lock', async () => {
+    const files: Record<string, string> = {
+      '/var/lib/dnf/rpmdb_lock.pid': '12808\n',
+      '/var/run/yum.pid': '7\n',
+      '/var/cache/dnf/metadata_lock.pid': 'not a pid\n',
+    };
+    const t = new FakeTransport((argv) => {
+      if (argv[0] === 'head') {
+        const text = files[argv.at(-1) ?? ''];
+        return text === undefined ? { exitCode: 1, stderr: 'head: cannot open' } : { stdout: text };
+      }
+      if (argv.join(' ') === 'cat /proc/7/comm') return { stdout: 'yum\n' };
+      return { exitCode: 1, stderr: 'cat: No such file or directory' }; // 12808 is gone
+    });
+    const ctx = driverContext(t);
+    const paths = [
+      '/var/cache/dnf/metadata_lock.pid',
+      '/absent.pid',
+      '/var/lib/dnf/rpmdb_lock.pid',
+      '/var/run/yum.pid',
+    ];
+    assert.deepEqual(await pidFileHolder(ctx, paths, 'yum lock'), {
+      kind: 'yum lock',
+      lock: '/var/run/yum.pid',
+      pid: 7,
+      process: 'yum',
+    });
+    assert.deepEqual(t.lines(), [
+      'head -n 1 -- /var/cache/dnf/metadata_lock.pid',
+      'head -n 1 -- /absent.pid',
+      'head -n 1 -- /var/lib/dnf/rpmdb_lock.pid',
+      'cat /proc/12808/comm',
+      'head -n 1 -- /var/run/yum.pid',
+      'cat /proc/7/comm',
     ]);
-    const before = parseConffiles('/etc/a.conf.rpmnew\t100.5\n');
-    const after = parseConffiles('/etc/a.conf.rpmnew\t100.5\n/etc/b.conf.rpmnew\t200.1\n/etc/c.conf.rpmsave\t200.2\n');
-    assert.deepEqual(newConffiles(before, after), ['/etc/b.conf.rpmnew', '/etc/c.conf.rpmsave']);
-    assert.deepEqual(parseNameList('demo-app\ndemo-app\n$(x)\n'), ['demo-app']);
+    assert.equal(await pidFileHolder(ctx, ['/absent.pid'], 'dnf lock'), null);
   });
 });
 

@@ -1,5 +1,5 @@
-import { driverContext } from './context.js';
 import type { DriverContext } from '../../daemon/drivers/types.js';
+import { driverContext } from './context.js';
 import { FakeTransport, type Reply } from './fake-transport.js';
 import { fixture } from './fixtures.js';
 

@@ -1,22 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkKernel, kernelRelease, runningKernelPackage } from '../../daemon/drivers/pacman/kernel.js';
+import { archKernels, kernelRelease, runningKernelPackage } from '../../daemon/drivers/pacman/kernel.js';
 import {
   adminHoldNames,
-  diffVersions,
   failureCause,
   isLockFailure,
   mergeUpdates,
-  newConffiles,
-  parseConffiles,
   parseIgnoreConfig,
-  parseLockHolders,
-  parseNameList,
   parsePacnewWarnings,
   parsePending,
   parsePlan,
   parseVersions,
 } from '../../daemon/drivers/pacman/parse.js';
+import { checkKernel } from '../../daemon/drivers/shared/kernel.js';
+import { parsePgrep } from '../../daemon/drivers/shared/parse.js';
+import { diffVersions } from '../../daemon/drivers/shared/versions.js';
 import { fixture } from './fixtures.js';
 
 describe('pacman pending updates', () => {
@@ -87,17 +85,10 @@ describe('pacman versions, holds, conffiles', () => {
     assert.deepEqual(parseIgnoreConfig(''), { packages: [], groups: [] });
   });
 
-  it('finds the .pacnew pacman warned about and new ctimes from find', () => {
+  it('finds the .pacnew pacman warned about', () => {
     assert.deepEqual(parsePacnewWarnings(fixture('pacman/su-ignore.stderr.txt')), [
       '/tmp/pm-scratch/s.nMjO/root/etc/demo-conf.conf.pacnew',
     ]);
-    const before = parseConffiles('/etc/a.conf.pacnew\t100.5\n');
-    const after = parseConffiles('/etc/a.conf.pacnew\t100.5\n/etc/b.conf.pacnew\t200.1\n');
-    assert.deepEqual(newConffiles(before, after), ['/etc/b.conf.pacnew']);
-  });
-
-  it('reboot package list drops duplicates and junk', () => {
-    assert.deepEqual(parseNameList('demo-app\ndemo-app\n\n../x\n'), ['demo-app']);
   });
 });
 
@@ -129,8 +120,8 @@ describe('pacman errors', () => {
   });
 
   it('parses pgrep -a holders', () => {
-    assert.deepEqual(parseLockHolders('412 pacman -Syu\n'), [{ pid: 412, command: 'pacman -Syu' }]);
-    assert.deepEqual(parseLockHolders(''), []);
+    assert.deepEqual(parsePgrep('412 pacman -Syu\n'), [{ pid: 412, command: 'pacman -Syu' }]);
+    assert.deepEqual(parsePgrep(''), []);
   });
 });
 
@@ -153,9 +144,27 @@ describe('pacman kernel check', () => {
 
   it('flags an Arch VM whose kernel package moved on, never a container on a Proxmox kernel', () => {
     const installed = parseVersions(fixture('pacman/q-kernels.txt'));
-    assert.deepEqual(checkKernel('6.1.0-arch1-1\n', installed), { outdated: true, package: 'linux', skipped: null });
-    assert.deepEqual(checkKernel('6.2.0-arch1-1', installed), { outdated: false, package: null, skipped: null });
-    assert.equal(checkKernel('6.8.12-4-pve', installed).outdated, false);
-    assert.match(checkKernel('6.1.20-1-lts', installed).skipped ?? '', /linux-lts is not installed/);
+    assert.deepEqual(checkKernel(archKernels, '6.1.0-arch1-1\n', installed), {
+      outdated: true,
+      package: 'linux',
+      skipped: null,
+    });
+    assert.deepEqual(checkKernel(archKernels, '6.2.0-arch1-1', installed), {
+      outdated: false,
+      package: null,
+      skipped: null,
+    });
+    assert.equal(checkKernel(archKernels, '6.8.12-4-pve', installed).outdated, false);
+    assert.equal(
+      checkKernel(archKernels, '6.8.12-4-pve', installed).skipped,
+      'running kernel 6.8.12-4-pve is not an Arch kernel',
+    );
+    assert.match(checkKernel(archKernels, '6.1.20-1-lts', installed).skipped ?? '', /linux-lts is not installed/);
+  });
+
+  it('kernel packages are the four Arch flavours', () => {
+    for (const k of ['linux', 'linux-lts', 'linux-zen', 'linux-hardened']) assert.ok(archKernels.isKernelPackage(k), k);
+    for (const k of ['linux-firmware', 'linux-headers', 'linux-api-headers', 'constructor', 'toString'])
+      assert.ok(!archKernels.isKernelPackage(k), k);
   });
 });

@@ -5,6 +5,8 @@ import { fixture } from './fixtures.js';
 import { BEFORE, guest } from './yum-fake-guest.js';
 
 const EXIT_ON_LOCK = { exitCode: 1, stderr: fixture('yum/lock-exit-on-lock.stderr.txt') };
+/** The lock probe: the first line of yum's pid file (none held in the default guest). */
+const YUM_PID = 'pidfile /var/run/yum.pid';
 
 describe('yumDriver.upgrade (scripted CentOS 7 guest)', () => {
   it('reads holds and versions, probes yum.pid, updates with --exclude, reads the result back', async () => {
@@ -14,7 +16,7 @@ describe('yumDriver.upgrade (scripted CentOS 7 guest)', () => {
       'yum.conf',
       'versionlock',
       'rpm-qa',
-      'pidfiles',
+      YUM_PID,
       'conffiles',
       'upgrade',
       'rpm-qa',
@@ -54,7 +56,7 @@ describe('yumDriver.upgrade (scripted CentOS 7 guest)', () => {
   it('dry run: the --assumeno table without a saved transaction; nothing is locked or run', async () => {
     const g = guest({ 'rpm-qa': { stdout: BEFORE } });
     const res = await yumDriver.upgrade(g.ctx, { exclude: ['kernel'], dryRun: true });
-    assert.ok(!g.events.includes('upgrade') && !g.events.includes('pidfiles'));
+    assert.ok(!g.events.includes('upgrade') && !g.events.includes(YUM_PID));
     assert.deepEqual(g.t.calls.find((c) => c.includes('--assumeno'))?.slice(4), [
       '--assumeno',
       '--setopt=autosavets=0',
@@ -68,18 +70,22 @@ describe('yumDriver.upgrade (scripted CentOS 7 guest)', () => {
   });
 
   it('yum.pid held past the timeout: locked, naming yum, nothing run', async () => {
-    const g = guest({ pidfiles: { stdout: '/var/run/yum.pid:2990\n' }, comm: { stdout: 'yum\n' } });
+    const g = guest({ [YUM_PID]: { stdout: '2990\n' }, comm: { stdout: 'yum\n' } });
     await assert.rejects(yumDriver.upgrade(g.ctx, { exclude: [] }), {
       code: 'locked',
       message: 'unable to upgrade packages - yum lock /var/run/yum.pid is held by process 2990 (yum) after waiting 1s',
     });
     assert.ok(!g.events.includes('upgrade'));
+    assert.deepEqual(g.t.calls.slice(3, 5), [
+      ['head', '-n', '1', '--', '/var/run/yum.pid'],
+      ['cat', '/proc/2990/comm'],
+    ]);
   });
 
   it('a lock taken after the probe: exit_on_lock ends yum, the driver waits and runs it again', async () => {
     const g = guest({ upgrade: (n) => (n === 0 ? EXIT_ON_LOCK : { stdout: 'Complete!\n' }) }, 5000);
     await yumDriver.upgrade(g.ctx, { exclude: [] });
-    assert.deepEqual(g.events.slice(5, 8), ['upgrade', 'pidfiles', 'upgrade']);
+    assert.deepEqual(g.events.slice(5, 8), ['upgrade', YUM_PID, 'upgrade']);
   });
 
   it('a dependency failure is patch-failed with the Requires: line', async () => {
@@ -128,7 +134,7 @@ describe('yumDriver read operations (scripted CentOS 7 guest)', () => {
   it('refresh waits for yum.pid and retries', async () => {
     const g = guest({ refresh: (n) => (n === 0 ? EXIT_ON_LOCK : {}) }, 5000);
     await yumDriver.refresh(g.ctx);
-    assert.deepEqual(g.events, ['refresh', 'pidfiles', 'refresh']);
+    assert.deepEqual(g.events, ['refresh', YUM_PID, 'refresh']);
   });
 
   it('precheck: yum check problems unless fixBroken', async () => {

@@ -1,5 +1,5 @@
-import { driverContext } from './context.js';
 import type { DriverContext } from '../../daemon/drivers/types.js';
+import { driverContext } from './context.js';
 import { FakeTransport, type Reply } from './fake-transport.js';
 import { fixture } from './fixtures.js';
 
@@ -16,11 +16,11 @@ export function kind(argv: readonly string[]): string {
   if (argv[2] === 'rpm') return argv[3] === '-qa' ? 'rpm-qa' : 'verifydb';
   if (argv[0] === 'test') return argv[2] === '/usr/bin/needs-restarting' ? 'needs-restarting?' : 'reboot?';
   if (argv[2] === '/usr/bin/needs-restarting') return `needs-restarting ${argv[3]}`;
-  if (argv[0] === 'grep') return 'pidfiles';
-  if (argv[0] === 'cat' && argv[1]?.startsWith('/proc/')) return 'comm';
-  if (argv[0] === 'cat' && argv[1] === '/etc/yum.conf') return 'yum.conf';
-  if (argv[0] === 'cat' && argv[1]?.endsWith('versionlock.list')) return 'versionlock';
-  if (argv[0] === 'cat') return 'reboot-pkgs';
+  if (argv[0] === 'head') return `pidfile ${argv.at(-1)}`;
+  if (argv[0] === 'cat' && argv.at(-1)?.startsWith('/proc/')) return 'comm';
+  if (argv[0] === 'cat' && argv.at(-1) === '/etc/yum.conf') return 'yum.conf';
+  if (argv[0] === 'cat' && argv.at(-1)?.endsWith('versionlock.list')) return 'versionlock';
+  if (argv[0] === 'cat' && argv.at(-1) === '/run/reboot-required.pkgs') return 'reboot-pkgs';
   if (argv[0] === 'find') return 'conffiles';
   if (argv[0] === 'uname') return 'uname';
   return argv.join(' ');
@@ -37,8 +37,14 @@ export const AFTER = [
 ].join('\n');
 
 const MISSING = (path: string): Reply => ({ exitCode: 1, stderr: `cat: ${path}: No such file or directory\n` });
+/** No lock is held: yum removes /var/run/yum.pid on exit. */
+const NO_PID_FILE = (path: string): Reply => ({
+  exitCode: 1,
+  stderr: `head: cannot open '${path}' for reading: No such file or directory\n`,
+});
 
 function defaultReply(k: string, rpmReads: number): Reply {
+  if (k.startsWith('pidfile ')) return NO_PID_FILE(k.slice('pidfile '.length));
   switch (k) {
     case 'rpm-qa':
       return { stdout: rpmReads === 0 ? BEFORE : AFTER };
@@ -52,8 +58,7 @@ function defaultReply(k: string, rpmReads: number): Reply {
       return { stdout: 'Complete!\n' };
     case 'needs-restarting?':
     case 'reboot?':
-    case 'pidfiles':
-      return { exitCode: k === 'pidfiles' ? 2 : 1 };
+      return { exitCode: 1 };
     case 'yum.conf':
       return { stdout: '[main]\ncachedir=/var/cache/yum/$basearch/$releasever\nexclude=kernel* php*\n' };
     case 'versionlock':

@@ -1,24 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ExecResult } from '../../daemon/core/exec.js';
-import { parseCheck, parseRebootHint, parseUpdateinfoList } from '../../daemon/drivers/dnf/parse.js';
-import { parseTransactionTable } from '../../daemon/drivers/dnf/table.js';
-import { parseCheckUpdate, parseYumLock, yumFailureCause } from '../../daemon/drivers/yum/parse.js';
+import { parseCheck, parseRebootHint, parseUpdateinfoList } from '../../daemon/drivers/rpm-common/parse.js';
+import { parsePackageColumns, parseTransactionTable } from '../../daemon/drivers/rpm-common/parse-table.js';
+import { isUnknownCommand, parseYumLock, yumFailureCause } from '../../daemon/drivers/yum/parse.js';
 import { fixture } from './fixtures.js';
-
-const res = (exitCode: number, stdout: string, stderr = ''): ExecResult => ({
-  exitCode,
-  signal: null,
-  stdout,
-  stderr,
-  truncated: false,
-  durationMs: 1,
-  timedOut: false,
-});
 
 describe('yum check-update (captured outputs)', () => {
   it('rebuilds rows whose name or version overflowed onto indented lines', () => {
-    assert.deepEqual(parseCheckUpdate(fixture('yum/check-update-wrapped-long.txt')), [
+    assert.deepEqual(parsePackageColumns(fixture('yum/check-update-wrapped-long.txt')), [
       {
         name: 'empty-empty-empty-empty-empty-empty-empty-empty-empty-empty-empty-empty-empty-empty-empty-empty-empty-empty-empty-empty',
         arch: 'x86_64',
@@ -27,7 +16,7 @@ describe('yum check-update (captured outputs)', () => {
       },
       { name: 'libtiff', arch: 'x86_64', evr: '4.0.3-27.el7_3', repository: 'updates' },
     ]);
-    const repo = parseCheckUpdate(fixture('yum/check-update-wrapped-repo.txt'));
+    const repo = parsePackageColumns(fixture('yum/check-update-wrapped-repo.txt'));
     assert.deepEqual(
       repo.map((p) => [p.name, p.evr, p.repository]),
       [
@@ -43,7 +32,7 @@ describe('yum check-update (captured outputs)', () => {
   });
 
   it('skips plugin chatter and stops at Obsoleting Packages', () => {
-    const list = parseCheckUpdate(fixture('yum/check-update-obsoletes.txt'));
+    const list = parsePackageColumns(fixture('yum/check-update-obsoletes.txt'));
     assert.deepEqual(
       list.map((p) => p.name),
       [
@@ -63,7 +52,7 @@ describe('yum check-update (captured outputs)', () => {
     );
     assert.equal(list[0]?.evr, '1:1.2.6-1.el7');
     assert.deepEqual(
-      parseCheckUpdate(fixture('yum/check-update-longname.txt')).map((p) => [p.name, p.evr]),
+      parsePackageColumns(fixture('yum/check-update-longname.txt')).map((p) => [p.name, p.evr]),
       [
         ['xxxxxxxxxxxxxxxxxxxxxxxxxx', '1.16-1'],
         ['glibc', '2.17-157.el7_3.1'],
@@ -124,16 +113,17 @@ describe('yum updateinfo, tables, check, needs-restarting', () => {
   });
 
   it('yum-utils needs-restarting -r', () => {
-    assert.deepEqual(parseRebootHint(res(1, fixture('yum/needs-restarting-required.txt'))), {
+    assert.deepEqual(parseRebootHint(fixture('yum/needs-restarting-required.txt')), {
       required: true,
       packages: ['kernel'],
     });
-    assert.deepEqual(parseRebootHint(res(0, fixture('yum/needs-restarting-not-required.txt'))), {
+    assert.deepEqual(parseRebootHint(fixture('yum/needs-restarting-not-required.txt')), {
       required: false,
       packages: [],
     });
-    // yum-utils before EL 7.3 has no -r: optparse exits 2
-    assert.equal(parseRebootHint(res(2, '', 'needs-restarting: error: no such option: -r\n')), null);
+    // yum-utils before EL 7.3 has no -r: optparse exits 2 with the error on stderr, nothing on stdout
+    assert.equal(parseRebootHint(''), null);
+    assert.equal(parseRebootHint('needs-restarting: error: no such option: -r\n'), null);
   });
 });
 
@@ -156,17 +146,24 @@ describe('yum locks and failures', () => {
 
   it("takes yum's Error: line with its Requires:, or the repository failure", () => {
     assert.equal(
-      yumFailureCause(res(1, fixture('yum/deps-failed.txt'))),
+      yumFailureCause(fixture('yum/deps-failed.txt')),
       'Package: resource-agents-4.0.1-1.el7.x86_64 (/resource-agents-4.0.1-1.el7.x86_64) Requires: /sbin/fuser',
     );
     assert.equal(
-      yumFailureCause(res(1, '', fixture('yum/repo-failed.stderr.txt'))),
+      yumFailureCause('', fixture('yum/repo-failed.stderr.txt')),
       'Cannot retrieve repository metadata (repomd.xml) for repository: nodesource. Please verify its path and try again',
     );
     assert.equal(
-      yumFailureCause(res(1, fixture('yum/repo-mirrors-failed.txt'))),
+      yumFailureCause(fixture('yum/repo-mirrors-failed.txt')),
       'failure: repodata/6d0c3a48...-primary.sqlite.bz2 from base: [Errno 256] No more mirrors to try.',
     );
-    assert.equal(yumFailureCause(res(1, '', 'something odd\n')), 'something odd');
+    assert.equal(yumFailureCause('', 'something odd\n'), 'something odd');
+    assert.equal(yumFailureCause('', ''), null);
+  });
+
+  it('an updateinfo yum does not have (EL6 without yum-plugin-security) is recognised', () => {
+    assert.equal(isUnknownCommand('No such command: updateinfo. Please use /usr/bin/yum --help\n'), true);
+    assert.equal(isUnknownCommand('Command line error: no such option: --security\n'), true);
+    assert.equal(isUnknownCommand(fixture('yum/deps-failed.txt')), false);
   });
 });

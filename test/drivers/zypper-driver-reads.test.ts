@@ -26,6 +26,44 @@ describe('zypperDriver read operations (scripted guest)', () => {
     assert.deepEqual(info.slice(info.indexOf('--')), ['--', 'DEMO-SA-2026:0001']);
   });
 
+  it('listUpdates: one info -t patch call for every needed security patch; more than 5000 is refused', async () => {
+    const patchList = (ids: string[]) =>
+      `<stream><update-status><update-list>${ids
+        .map((id) => `<update kind="patch" name="${id}" edition="1" status="needed" category="security"/>`)
+        .join('')}</update-list></update-status></stream>`;
+    const info = (id: string, pkg: string) =>
+      `<message type="info">Name        : ${id}\nConflicts   : ${pkg} &lt; 1.1-1\n</message>`;
+    const g = guest({
+      'list-patches': { stdout: patchList(['DEMO-SA-2026:0001', 'DEMO-SA-2026:0003']) },
+      info: {
+        stdout: `<stream>${info('DEMO-SA-2026:0001', 'demo-sec')}${info('DEMO-SA-2026:0003', 'demo-lib')}</stream>`,
+      },
+    });
+    const list = await zypperDriver.listUpdates(g.ctx);
+    assert.deepEqual(g.events, ['list-updates', 'list-patches', 'info']);
+    const call = g.t.calls[2] ?? [];
+    assert.deepEqual(call.slice(call.indexOf('info')), [
+      'info',
+      '-t',
+      'patch',
+      '--',
+      'DEMO-SA-2026:0001',
+      'DEMO-SA-2026:0003',
+    ]);
+    assert.deepEqual(
+      list.filter((u) => u.security).map((u) => u.package),
+      ['demo-lib', 'demo-sec'],
+    );
+    const many = guest({
+      'list-patches': { stdout: patchList(Array.from({ length: 5001 }, (_, i) => `DEMO-SA-${i}`)) },
+    });
+    await assert.rejects(zypperDriver.listUpdates(many.ctx), {
+      code: 'output-invalid',
+      message: 'unable to read patch details - zypper lists 5001 needed security patches (more than 5000)',
+    });
+    assert.deepEqual(many.events, ['list-updates', 'list-patches']);
+  });
+
   it('listUpdates: no patch details asked when no security patch is needed; admin locks hide packages', async () => {
     const g = guest({
       'list-updates': { stdout: fixture('zypper/list-updates-admin-lock.xml') },
@@ -43,7 +81,7 @@ describe('zypperDriver read operations (scripted guest)', () => {
     });
     await assert.rejects(zypperDriver.listUpdates(g.ctx), {
       code: 'locked',
-      message: 'unable to list updates - zypp lock is held by process 9 (sleep) after waiting 1s',
+      message: 'unable to list updates - zypp lock /run/zypp.pid is held by process 9 (sleep) after waiting 1s',
     });
   });
 
@@ -58,7 +96,9 @@ describe('zypperDriver read operations (scripted guest)', () => {
     const locked = guest({ 'verify-dry': { exitCode: 7, stderr: LOCKED } });
     assert.deepEqual(await zypperDriver.precheck(locked.ctx, { fixBroken: true }), {
       ok: false,
-      problems: ['unable to check dependencies - zypp lock is held by process 4242 (sleep) after waiting 1s'],
+      problems: [
+        'unable to check dependencies - zypp lock /run/zypp.pid is held by process 4242 (sleep) after waiting 1s',
+      ],
     });
   });
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PvepatchError } from '../../daemon/core/errors.js';
 import { zypperDriver } from '../../daemon/drivers/zypper/index.js';
+import { driverContext } from './context.js';
 import { fixture } from './fixtures.js';
 import { guest, kind } from './zypper-fake-guest.js';
 
@@ -88,16 +89,32 @@ describe('zypperDriver.upgrade (scripted guest)', () => {
     assert.deepEqual(g.locks, []);
   });
 
-  it('a held zypp lock: asks again until the wait is used up, then locked, nothing changed', async () => {
+  it('a held zypp lock: zypper waits ZYPP_LOCK_TIMEOUT, then locked, nothing changed', async () => {
     const g = guest({ locks: { exitCode: 7, stderr: LOCKED } });
     const started = Date.now();
     await assert.rejects(zypperDriver.upgrade(g.ctx, { exclude: ['demo-tool'], recordHolds: g.recordHolds }), {
       code: 'locked',
-      message: 'unable to upgrade packages - zypp lock is held by process 4242 (sleep) after waiting 1s',
+      message: 'unable to upgrade packages - zypp lock /run/zypp.pid is held by process 4242 (sleep) after waiting 1s',
     });
     assert.ok(Date.now() - started >= 300, 'waited for the lock');
-    assert.ok(g.events.length >= 2 && g.events.every((e) => e === 'locks'), g.events.join(' '));
+    // the 300 ms wait is shorter than one poll interval: zypper is asked with the whole wait, and not
+    // again (a second ask only if the timer woke a millisecond early); nothing else runs
+    assert.ok(g.events.length <= 2 && g.events.every((e) => e === 'locks'), g.events.join(' '));
     assert.ok(g.t.calls[0]?.includes('ZYPP_LOCK_TIMEOUT=1'));
+  });
+
+  it('a zypp lock that outlives an early exit 7: asked again with the seconds left until the wait is used up', async () => {
+    const g = guest({ locks: { exitCode: 7, stderr: LOCKED } });
+    const ctx = driverContext(g.t, { lockTimeoutMs: 1500 });
+    await assert.rejects(zypperDriver.upgrade(ctx, { exclude: ['demo-tool'], recordHolds: g.recordHolds }), {
+      code: 'locked',
+      message: 'unable to upgrade packages - zypp lock /run/zypp.pid is held by process 4242 (sleep) after waiting 2s',
+    });
+    assert.ok(g.events.length >= 2 && g.events.every((e) => e === 'locks'), g.events.join(' '));
+    assert.deepEqual(
+      g.t.calls.slice(0, 2).map((c) => c.find((a) => a.startsWith('ZYPP_LOCK_TIMEOUT='))),
+      ['ZYPP_LOCK_TIMEOUT=2', 'ZYPP_LOCK_TIMEOUT=1'],
+    );
   });
 
   it('a lock taken between the probe and the update is still locked, and the locks come off', async () => {
@@ -169,11 +186,10 @@ describe('zypperDriver.upgrade securityOnly (scripted guest)', () => {
   it('an excluded package covered by a security patch: the patch is locked too, and both come off', async () => {
     const g = guest();
     const lines: string[] = [];
-    await zypperDriver.upgrade(g.ctx, {
+    await zypperDriver.upgrade(driverContext(g.t, { lockTimeoutMs: 300, log: (l) => lines.push(l) }), {
       exclude: ['demo-sec'],
       securityOnly: true,
       recordHolds: g.recordHolds,
-      log: (l) => lines.push(l),
     });
     assert.ok(g.events.includes('record [demo-sec,patch:DEMO-SA-2026:0001] with locks []'));
     assert.ok(lines.includes('skipping security patch DEMO-SA-2026:0001 - it updates demo-sec'));

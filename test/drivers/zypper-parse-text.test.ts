@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { describeHolder, lockedError } from '../../daemon/drivers/shared/lock-wait.js';
+import { parseNameList } from '../../daemon/drivers/shared/parse.js';
+import { diffVersions } from '../../daemon/drivers/shared/versions.js';
 import { exitNote, isZypperSuccess, zypperFailure } from '../../daemon/drivers/zypper/exit-codes.js';
 import {
-  describeLockHolder,
-  diffVersions,
   isKernelPackage,
-  newConffiles,
-  parseConffiles,
   parseLockHolder,
-  parseNameLines,
   parseRemovedLocks,
   parseRpmVersions,
+  ZYPP_LOCK,
   zypperErrorText,
 } from '../../daemon/drivers/zypper/parse-text.js';
 import { fixture } from './fixtures.js';
@@ -65,34 +64,42 @@ describe('zypper lock holder and failures', () => {
   it('finds the holder in XML (stdout) and text (stderr) output', () => {
     const xml = fixture('zypper/locked.xml');
     const pid = Number(/pid (\d+)/.exec(xml)?.[1]);
-    assert.deepEqual(parseLockHolder(xml), { pid, process: 'sleep' });
-    assert.deepEqual(parseLockHolder('', fixture('zypper/locked-update.txt.stderr')), { pid, process: 'sleep' });
+    const zypp = { kind: 'zypp lock', lock: '/run/zypp.pid' };
+    assert.equal(ZYPP_LOCK, '/run/zypp.pid');
+    assert.deepEqual(parseLockHolder(xml), { ...zypp, pid, process: 'sleep' });
+    assert.deepEqual(parseLockHolder('', fixture('zypper/locked-update.txt.stderr')), {
+      ...zypp,
+      pid,
+      process: 'sleep',
+    });
     assert.deepEqual(
       parseLockHolder('System management is locked by the application with pid 18072 (root/usr/bin/demo-daemon).'),
-      { pid: 18072, process: 'root/usr/bin/demo-daemon' },
+      { ...zypp, pid: 18072, process: 'root/usr/bin/demo-daemon' },
     );
-    assert.equal(parseLockHolder('nothing here'), null);
+    // exit 7 without the sentence: still the zypp lock, holder unknown
+    assert.deepEqual(parseLockHolder('nothing here'), { ...zypp, pid: null, process: null });
     assert.equal(
-      describeLockHolder({ pid: 7, process: 'packagekitd' }),
-      'zypp lock is held by process 7 (packagekitd)',
+      describeHolder({ ...zypp, pid: 7, process: 'packagekitd' }),
+      'zypp lock /run/zypp.pid is held by process 7 (packagekitd)',
     );
-    assert.equal(describeLockHolder(null), 'the zypp lock is held by another process');
+    assert.equal(describeHolder(parseLockHolder('nothing here')), 'zypp lock /run/zypp.pid is held by another process');
   });
 
-  it('exit 7 is locked, with the holder and the wait', () => {
+  it('exit 7 is locked (through the shared loop), with the holder and the wait', () => {
     const stderr = fixture('zypper/locked-update.txt.stderr');
     const pid = /pid (\d+)/.exec(stderr)?.[1];
-    const err = zypperFailure('upgrade packages', result(7, '', stderr), 60);
+    const err = lockedError('upgrade packages', parseLockHolder('', stderr), 60_000);
     assert.equal(err.code, 'locked');
     assert.equal(
       err.message,
-      `unable to upgrade packages - zypp lock is held by process ${pid} (sleep) after waiting 60s`,
+      `unable to upgrade packages - zypp lock /run/zypp.pid is held by process ${pid} (sleep) after waiting 60s`,
     );
     assert.equal(err.details?.pid, Number(pid));
+    assert.equal(err.details?.lock, '/run/zypp.pid');
   });
 
   it("a failing %pre: the package and rpm's first error, not the Debian rpm noise", () => {
-    const err = zypperFailure('upgrade packages', result(8, '', fixture('zypper/update-pre-fail.txt.stderr')), 60);
+    const err = zypperFailure('upgrade packages', result(8, '', fixture('zypper/update-pre-fail.txt.stderr')));
     assert.equal(err.code, 'patch-failed');
     assert.equal(
       err.message,
@@ -116,7 +123,8 @@ describe('zypper lock holder and failures', () => {
       "Check failed: Please install package 'lsof' first.",
     );
     assert.equal(zypperErrorText('', ''), null);
-    assert.equal(zypperFailure('x', result(4, '', ''), 0).message, 'unable to x - zypper exit 4');
+    assert.equal(zypperFailure('x', result(4, '', '')).message, 'unable to x - zypper exit 4');
+    assert.equal(zypperFailure('x', result(4, '', '')).code, 'patch-failed');
   });
 
   it('exit codes: 0 and ZYPPER_EXIT_INF_* succeed, 105 (signal) and errors do not', () => {
@@ -135,17 +143,8 @@ describe('zypper small outputs', () => {
     assert.equal(parseRemovedLocks('something else'), null);
   });
 
-  it('ps -sss: service names; nothing when no service uses deleted files', () => {
-    assert.deepEqual(parseNameLines(fixture('zypper/ps-sss.txt')), ['demo-daemon']);
-    assert.deepEqual(parseNameLines(''), []);
-    assert.deepEqual(parseNameLines('demo-app\ndemo-app\n\n$(x)\n'), ['demo-app']);
-  });
-
-  it('conffiles: new .rpmnew and rewritten .rpmsave count, old ones do not', () => {
-    const before = parseConffiles('/etc/a.conf.rpmnew\t100.5\n/etc/b.conf.rpmsave\t200.0\n');
-    const after = parseConffiles(
-      '/etc/a.conf.rpmnew\t100.5\n/etc/b.conf.rpmsave\t300.0\n/etc/demo-conf.conf.rpmnew\t400.0\n',
-    );
-    assert.deepEqual(newConffiles(before, after), ['/etc/b.conf.rpmsave', '/etc/demo-conf.conf.rpmnew']);
+  it('ps -sss: service names (shared parseNameList); nothing when no service uses deleted files', () => {
+    assert.deepEqual(parseNameList(fixture('zypper/ps-sss.txt')), ['demo-daemon']);
+    assert.deepEqual(parseNameList(''), []);
   });
 });

@@ -11,7 +11,15 @@ import {
   parsePatches,
   parsePatchInfo,
 } from '../../daemon/drivers/zypper/parse.js';
-import { decodeEntities, elements, messages } from '../../daemon/drivers/zypper/xml.js';
+import {
+  child,
+  decodeEntities,
+  descendants,
+  MAX_ELEMENTS,
+  messages,
+  parseAttributes,
+  parseXml,
+} from '../../daemon/drivers/zypper/xml.js';
 import { fixture } from './fixtures.js';
 
 const demo = (name: string, from: string, to: string) => ({
@@ -26,19 +34,53 @@ describe('zypper xml helpers', () => {
   it('does not read <update-list> as an <update>, decodes entities', () => {
     const xml =
       '<update-list><update name="a&amp;b" kind=\'package\'/><update name="c">x &lt; y</update></update-list>';
+    const doc = parseXml(xml);
+    // the text is decoded now (the old reader returned the raw body, 'x &lt; y')
     assert.deepEqual(
-      elements(xml, 'update').map((e) => [e.attrs.name, e.body]),
+      descendants(doc, 'update').map((e) => [e.attrs.name, e.text]),
       [
         ['a&b', ''],
-        ['c', 'x &lt; y'],
+        ['c', 'x < y'],
       ],
     );
+    assert.deepEqual(
+      descendants(doc, 'update-list').map((e) => e.children.length),
+      [2],
+    );
     assert.equal(decodeEntities('&apos;&#65;&#x42;&unknown;'), "'AB&unknown;");
-    const locked = fixture('zypper/locked.xml');
-    const pid = /pid (\d+)/.exec(locked)?.[1];
+    const locked = parseXml(fixture('zypper/locked.xml'));
+    const pid = /pid (\d+)/.exec(fixture('zypper/locked.xml'))?.[1];
     assert.deepEqual(messages(locked, 'error'), [
       `System management is locked by the application with pid ${pid} (sleep).\nClose this application before trying again.`,
     ]);
+  });
+
+  it('attributes with either quote, first one wins; comments, CDATA and processing instructions', () => {
+    assert.deepEqual(parseAttributes(` a="1" b='x&amp;y' a="2" c = "3" bare d="un`), { a: '1', b: 'x&y', c: '3' });
+    const doc = parseXml(
+      '<?xml version=\'1.0\'?>\n<!-- <update name="no"/> --><stream><message type="info"><![CDATA[a < b]]></message><x/></stream>',
+    );
+    const stream = child(doc, 'stream');
+    assert.deepEqual(
+      stream?.children.map((c) => c.name),
+      ['message', 'x'],
+    );
+    assert.deepEqual(messages(doc, 'info'), ['a < b']);
+    assert.deepEqual(descendants(doc, 'update'), []);
+    assert.equal(child(doc, 'missing'), undefined);
+  });
+
+  it('tolerant and bounded: stray end tags ignored, unclosed elements end with their parent, too many elements refused', () => {
+    const doc = parseXml('<a><b><c></b></x><d/></a>');
+    assert.deepEqual(
+      descendants(doc, 'a')[0]?.children.map((c) => c.name),
+      ['b', 'd'],
+    );
+    assert.equal(descendants(doc, 'c').length, 1);
+    assert.throws(() => parseXml('<e/>'.repeat(MAX_ELEMENTS + 1)), {
+      code: 'output-invalid',
+      message: `unable to read zypper's XML - more than ${MAX_ELEMENTS} elements`,
+    });
   });
 });
 

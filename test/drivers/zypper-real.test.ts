@@ -5,17 +5,17 @@
  * Needs root (mounts, namespaces) and zypper, rpm, createrepo_c on the host.
  */
 import assert from 'node:assert/strict';
-import { GuestExec } from '../../daemon/drivers/shared/guest-exec.js';
-import { driverContext } from './context.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { detectOs } from '../../daemon/drivers/detect.js';
+import { GuestExec } from '../../daemon/drivers/shared/guest-exec.js';
 import type { DriverContext } from '../../daemon/drivers/types.js';
 import { zypperDriver } from '../../daemon/drivers/zypper/index.js';
 import { Lab } from '../guests/lab.js';
+import { driverContext } from './context.js';
 import { LabTransport } from './lab-transport.js';
 
 const VM = { list: 401, upgrade: 402, exclude: 403, security: 404, dry: 405, lock: 406 };
@@ -180,7 +180,7 @@ describe('zypper driver on real openSUSE lab guests', { skip }, () => {
           assert.match(
             err.message,
             new RegExp(
-              `^unable to upgrade packages - zypp lock is held by process ${holder.pid} \\(.+\\) after waiting 2s$`,
+              `^unable to upgrade packages - zypp lock /run/zypp\\.pid is held by process ${holder.pid} \\(.+\\) after waiting 2s$`,
             ),
           );
           return true;

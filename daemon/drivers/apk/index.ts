@@ -8,6 +8,7 @@ import { restoreWorld } from './world.js';
 export const apkDriver = {
   name: 'apk',
   osIds: ['alpine'],
+  ostypes: ['alpine'],
   securityMetadata: false,
 
   /** `apk --wait N update`; unavailable or stale indexes fail the refresh. */

@@ -12,7 +12,7 @@ export const pacmanDriver = {
   ostypes: ['archlinux'],
   securityMetadata: false,
 
-  /** `pacman -Syy` once db.lck is gone (see readme.md for -Syy over -Sy). */
+  /** `pacman -Syy`, run again once db.lck is gone when it found the lock (readme.md: -Syy over -Sy). */
   refresh: (ctx) => step.refresh(ctx),
 
   /**

@@ -73,12 +73,13 @@ export async function retryWhileLocked(ctx: DriverContext, a: LockedAttempt): Pr
   const announce = announcer(ctx);
   for (;;) {
     const res = await a.attempt(lockSeconds(deadline - Date.now()));
-    let holder = a.lockOf(res);
-    if (!holder) return res;
-    announce(holder);
-    if (a.probe) holder = await pollUntilFree(ctx, a.probe, deadline, announce);
-    else if (Date.now() < deadline) await sleep(Math.min(LOCK_POLL_MS, deadline - Date.now()));
-    if (Date.now() >= deadline && holder) throw lockedError(a.verb, holder, timeout);
+    const failedOn = a.lockOf(res);
+    if (!failedOn) return res;
+    announce(failedOn);
+    // the probe may not see every lock the command fails on: it shortens the wait, never ends it
+    const still = a.probe ? await pollUntilFree(ctx, a.probe, deadline, announce) : failedOn;
+    if (Date.now() >= deadline) throw lockedError(a.verb, still ?? failedOn, timeout);
+    await sleep(Math.min(a.probe ? LOCK_POLL_MS / 4 : LOCK_POLL_MS, deadline - Date.now()));
   }
 }
 

@@ -7,6 +7,6 @@ import { yumTool } from './tool.js';
  */
 export const yumDriver = rpmDriver(yumTool, {
   osIds: ['fedora', 'rhel', 'centos', 'rocky', 'almalinux', 'ol', 'amzn'],
-  ostypes: ['centos'],
+  ostypes: ['centos', 'fedora'],
   binary: '/usr/bin/yum',
 });
