@@ -6,11 +6,11 @@ import { performance } from 'node:perf_hooks';
 import { ProxmoxClient } from '../../daemon/proxmox/client.js';
 import { listGuests, parseResources } from '../../daemon/proxmox/inventory.js';
 import { parseSelector, selectGuests } from '../../daemon/proxmox/selectors.js';
+import { parserModules } from '../adversarial/parser-modules.js';
+import { runCorpus } from '../adversarial/run-corpus.js';
 import { startEnv } from '../e2e/harness.js';
 import { startSim } from '../sim/server.js';
 import type { SimGuest } from '../sim/types.js';
-import { parserModules } from '../adversarial/parser-modules.js';
-import { runCorpus } from '../adversarial/run-corpus.js';
 
 const rows: string[][] = [];
 const record = (what: string, value: string, note = '') => {
@@ -106,7 +106,10 @@ async function benchParsers(): Promise<string> {
     ms(worst.worstMs),
     `${worst.parser.replace(/^daemon\/drivers\//, '')} on ${worst.worstInput}; ${sorted.length} parsers, ${inputs} parses of up to 1 MiB; per parser below`,
   );
-  const lines = sorted.map((r) => `| ${r.parser.replace(/^daemon\//, '')} | ${ms(r.worstMs)} | ${r.worstInput.replaceAll('|', '\\|')} | ${r.inputs} |`);
+  const lines = sorted.map(
+    (r) =>
+      `| ${r.parser.replace(/^daemon\//, '')} | ${ms(r.worstMs)} | ${r.worstInput.replaceAll('|', '\\|')} | ${r.inputs} |`,
+  );
   return ['| parser | worst time | on input | inputs |', '|---|---|---|---|', ...lines].join('\n');
 }
 

@@ -4,7 +4,6 @@
  * (the restore puts back the exact original file), and the result is read back from
  * `apk info -v` rather than from apk's output.
  */
-import { PvepatchError } from '../../core/errors.js';
 import { assertPackageNames } from '../../core/validate.js';
 import { newConffiles } from '../shared/conffiles.js';
 import { withChangedKernels } from '../shared/kernel.js';

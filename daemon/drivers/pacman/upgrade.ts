@@ -5,7 +5,6 @@
  * IgnorePkg/IgnoreGroup are read and reported; pacman applies them by itself. The result is read
  * back from `pacman -Q`, not from pacman's output.
  */
-import { PvepatchError } from '../../core/errors.js';
 import { assertPackageNames } from '../../core/validate.js';
 import { newConffiles, readConffiles } from '../shared/conffiles.js';
 import { withChangedKernels } from '../shared/kernel.js';
