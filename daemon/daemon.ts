@@ -43,14 +43,15 @@ export class Daemon {
 
   async start(): Promise<void> {
     const s = daemonSettings(this.cfg);
-    this.lock.acquire();
+    // checks the token and URL; it connects nothing until asked
+    this.client = new ProxmoxClient({
+      url: this.cfg.pve_url,
+      token: s.token,
+      ...s.trust,
+      timeoutMs: this.cfg.api_timeout * 1000,
+    });
     try {
-      this.client = new ProxmoxClient({
-        url: this.cfg.pve_url,
-        token: s.token,
-        ...s.trust,
-        timeoutMs: this.cfg.api_timeout * 1000,
-      });
+      this.lock.acquire();
       const store = new StateStore(this.cfg.state_dir);
       await store.start();
       const svc: EngineServices = { config: this.cfg, client: this.client, store, node: s.node };

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { formatRunId } from '../../daemon/core/run-id.js';
 import { runLogPath } from '../../daemon/store/run-log.js';
 import type { State } from '../../daemon/store/state.js';
@@ -52,6 +53,8 @@ describe('start-up after a crash in the middle of a run', () => {
   after(() => env?.close());
 
   it('removes only the hold the interrupted run added and marks the run interrupted, never re-running it', async () => {
+    // the run is marked before READY; the hold is released right after, in the background
+    for (let i = 0; i < 200 && !env.daemonLog.some((l) => /released holds/.test(l)); i++) await sleep(50);
     const holds = (await env.lab.execOk(401, ['apt-mark', 'showhold'])).stdout.trim().split('\n');
     assert.deepEqual(holds, ['demo-lib'], "the admin's hold stays, pvepatch's is gone");
     const state = JSON.parse(readFileSync(join(env.dir, 'state', 'state.json'), 'utf8')) as State;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunReport } from '../../daemon/engine/types.js';
 import { DEMO_PACKAGE_NAMES } from '../guests/demo-packages.js';
 import { type Env, invalidRequests, runCli, startEnv, versions } from './harness.js';
@@ -144,9 +145,12 @@ describe('safety gates on real containers', () => {
     const r1 = await runCli(['--config', noToken, 'daemon']);
     assert.equal(r1.code, 4);
     assert.match(r1.err, /no API token configured/);
+    // a daemon of its own (one daemon owns a state directory)
     const wrong = env.writeConfig('wrong-fp.conf', {
       pve_fingerprint: 'AA:'.repeat(31).concat('AA'),
       socket: `${env.dir}/run/wrong.sock`,
+      state_dir: `${env.dir}/state-wrong`,
+      log_dir: `${env.dir}/log-wrong`,
     });
     const { Daemon } = await import('../../daemon/daemon.js');
     const { loadConfig } = await import('../../daemon/config/load.js');
@@ -158,6 +162,8 @@ describe('safety gates on real containers', () => {
     );
     await d.start();
     try {
+      // the API check runs right after READY, in the background
+      for (let i = 0; i < 100 && !logs.some((l) => /fingerprint mismatch/.test(l)); i++) await sleep(50);
       assert.ok(
         logs.some((l) => /fingerprint mismatch/.test(l)),
         'the daemon says so at start',

@@ -76,10 +76,11 @@ export async function retryWhileLocked(ctx: DriverContext, a: LockedAttempt): Pr
     const failedOn = a.lockOf(res);
     if (!failedOn) return res;
     announce(failedOn);
-    // the probe may not see every lock the command fails on: it shortens the wait, never ends it
-    const still = a.probe ? await pollUntilFree(ctx, a.probe, deadline, announce) : failedOn;
-    if (Date.now() >= deadline) throw lockedError(a.verb, still ?? failedOn, timeout);
-    await sleep(Math.min(a.probe ? LOCK_POLL_MS / 4 : LOCK_POLL_MS, deadline - Date.now()));
+    if (Date.now() >= deadline) throw lockedError(a.verb, failedOn, timeout);
+    const still = a.probe ? await pollUntilFree(ctx, a.probe, deadline, announce) : null;
+    if (still) throw lockedError(a.verb, still, timeout);
+    // free as far as the probe can tell (it may not see every lock): try again, never at once
+    await sleep(Math.min(a.probe ? LOCK_POLL_MS / 4 : LOCK_POLL_MS, Math.max(0, deadline - Date.now())));
   }
 }
 
