@@ -115,15 +115,16 @@ export function cutBombs(line: string, size: number): Input[] {
   return bombs;
 }
 
-/** Fixture files grown to `size` (with newlines, and all on one line), and every line shape as bombs. */
-export function fixtureInputs(dirs: readonly string[], size: number, bombSize = size): Input[] {
-  const inputs: Input[] = [];
+/**
+ * Fixture files grown to `size` (with newlines, and all on one line), and every line shape as
+ * bombs — made one at a time, so the corpus never sits in memory as a whole.
+ */
+export function* fixtureInputs(dirs: readonly string[], size: number, bombSize = size): Generator<Input> {
   for (const f of fixtures(dirs)) {
-    inputs.push({ name: `${f.name} repeated`, text: grow(f.text, size) });
-    inputs.push({ name: `${f.name} on one line`, text: grow(f.text.replaceAll('\n', ' '), size) });
+    yield { name: `${f.name} repeated`, text: grow(f.text, size) };
+    yield { name: `${f.name} on one line`, text: grow(f.text.replaceAll('\n', ' '), size) };
   }
-  for (const line of lineShapes(dirs)) inputs.push(...cutBombs(line, bombSize));
-  return inputs;
+  for (const line of lineShapes(dirs)) yield* cutBombs(line, bombSize);
 }
 
 /** Small pieces for property-based generation: line heads plus the characters parsers split on. */
