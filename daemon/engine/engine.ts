@@ -55,10 +55,6 @@ export class Engine {
     return this.svc.config.log_dir;
   }
 
-  get stopping(): boolean {
-    return this.stopRequested;
-  }
-
   /** Local start-up work only (no guest, no API): runs left running are marked interrupted. */
   async start(log: (line: string) => void): Promise<void> {
     mkdirSync(this.logDir, { recursive: true, mode: 0o700 });

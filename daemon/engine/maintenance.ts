@@ -5,7 +5,7 @@
  */
 import { errorMessage } from '../core/errors.js';
 import { type Reserve, releasePendingHolds } from './recovery.js';
-import { settleSnapshots } from './snapshot-records.js';
+import { settleSnapshots, unsettled } from './snapshot-records.js';
 import type { EngineServices } from './types.js';
 
 export const RETRY_MS = 5 * 60_000;
@@ -42,8 +42,7 @@ export class Maintenance {
 
   /** What is still waiting: hold records and unsettled snapshot records. */
   pending(): { holds: number; snapshots: number } {
-    const snaps = this.svc.store.data.snapshots.filter((r) => ['intended', 'requested', 'deleting'].includes(r.state));
-    return { holds: this.svc.store.data.pending_holds.length, snapshots: snaps.length };
+    return { holds: this.svc.store.data.pending_holds.length, snapshots: unsettled(this.svc).length };
   }
 
   stop(): void {

@@ -5,7 +5,7 @@
 import { PvepatchError } from '../../core/errors.js';
 import type { ExecResult } from '../../core/exec.js';
 import { readRebootWithKernel } from '../shared/kernel.js';
-import { type LockHolder, lockedError, lockSeconds, lockTimeoutMs, retryWhileLocked } from '../shared/lock-wait.js';
+import { type LockHolder, lockedError, lockTimeoutMs, runSelfWaiting } from '../shared/lock-wait.js';
 import { parsePgrep } from '../shared/parse.js';
 import type { DriverContext, PendingUpdate } from '../types.js';
 import * as cmd from './commands.js';
@@ -17,10 +17,6 @@ const REFRESH_TIMEOUT_MS = 600_000;
 /** stdout and stderr together, for the message parsers (apk logs to stdout, errors to stderr). */
 export function output(res: ExecResult): string {
   return `${res.stdout}\n${res.stderr}`;
-}
-
-export function lockWaitSeconds(ctx: DriverContext): number {
-  return lockSeconds(lockTimeoutMs(ctx));
 }
 
 const LOCK: LockHolder = { kind: 'apk lock', lock: cmd.APK_LOCK, pid: null, process: null };
@@ -36,11 +32,8 @@ export async function apk(
   opts: { timeoutMs?: number; stream?: boolean; changes?: boolean } = {},
 ): Promise<ExecResult> {
   try {
-    return await retryWhileLocked(ctx, {
-      verb,
-      attempt: (wait) => ctx.exec.run(build(wait), { ...opts, timeoutMs: (opts.timeoutMs ?? 120_000) + wait * 1000 }),
-      lockOf: (res) => (res.exitCode !== 0 && parse.isLockFailure(output(res)) ? LOCK : null),
-    });
+    const lockOf = (res: ExecResult) => (res.exitCode !== 0 && parse.isLockFailure(output(res)) ? LOCK : null);
+    return await runSelfWaiting(ctx, verb, build, lockOf, opts);
   } catch (err) {
     if (!(err instanceof PvepatchError) || err.code !== 'locked') throw err;
     const probe = await ctx.exec.run(cmd.lockHolderCommand());

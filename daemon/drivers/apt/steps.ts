@@ -5,17 +5,19 @@
 
 import { PvepatchError } from '../../core/errors.js';
 import type { ExecResult } from '../../core/exec.js';
-import { type LockHolder, lockedError, lockSeconds, lockTimeoutMs, retryWhileLocked } from '../shared/lock-wait.js';
+import {
+  type LockHolder,
+  lockedError,
+  lockWaitSeconds,
+  retryWhileLocked,
+  runSelfWaiting,
+} from '../shared/lock-wait.js';
 import { readRebootFlag } from '../shared/reboot-flag.js';
 import type { DriverContext } from '../types.js';
 import * as cmd from './commands.js';
 import * as parse from './parse.js';
 
 const REFRESH_TIMEOUT_MS = 600_000;
-
-export function lockWaitSeconds(ctx: DriverContext): number {
-  return lockSeconds(lockTimeoutMs(ctx));
-}
 
 const UNKNOWN_HOLDER: LockHolder = { kind: 'dpkg lock', lock: cmd.DPKG_FRONTEND_LOCK, pid: null, process: null };
 
@@ -41,11 +43,7 @@ export function aptGet(
   build: (waitSeconds: number) => string[],
   opts: { timeoutMs?: number; stream?: boolean; changes?: boolean } = {},
 ): Promise<ExecResult> {
-  return retryWhileLocked(ctx, {
-    verb,
-    attempt: (wait) => ctx.exec.run(build(wait), { ...opts, timeoutMs: (opts.timeoutMs ?? 120_000) + wait * 1000 }),
-    lockOf,
-  });
+  return runSelfWaiting(ctx, verb, build, lockOf, opts);
 }
 
 export async function refresh(ctx: DriverContext): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { assertPackageNames } from '../../core/validate.js';
 import { newConffiles, readConffiles } from '../shared/conffiles.js';
+import { lockWaitSeconds } from '../shared/lock-wait.js';
 import { dryRunResult } from '../shared/results.js';
 import { withTemporaryHolds } from '../shared/temporary-holds.js';
 import { diffVersions } from '../shared/versions.js';
@@ -69,7 +70,7 @@ async function runUpgrade(ctx: DriverContext, opts: UpgradeOptions): Promise<str
   const build = (wait: number) => upgradeCommand(wait, { fixBroken: opts.fixBroken ?? false });
   const timeoutMs = opts.timeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS;
   const res = await step.aptGet(ctx, verb, build, { timeoutMs, stream: true, changes: true });
-  if (res.exitCode !== 0) throw step.aptFailure(verb, res, step.lockWaitSeconds(ctx));
+  if (res.exitCode !== 0) throw step.aptFailure(verb, res, lockWaitSeconds(ctx));
   return `${res.stdout}${res.stderr}`;
 }
 

@@ -50,10 +50,6 @@ export class GuestExec {
     this.s = settings;
   }
 
-  get log(): ((text: string) => void) | undefined {
-    return this.s.log;
-  }
-
   /** Runs one argv in the guest; a non-zero exit is returned, not thrown. */
   async run(argv: readonly string[], opts: GuestRunOptions = {}): Promise<ExecResult> {
     const timeoutMs = this.timeoutFor(argv, opts.timeoutMs ?? READ_TIMEOUT_MS);

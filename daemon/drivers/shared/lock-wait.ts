@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PvepatchError } from '../../core/errors.js';
 import type { ExecResult } from '../../core/exec.js';
 import type { DriverContext } from '../types.js';
+import { type GuestRunOptions, READ_TIMEOUT_MS } from './guest-exec.js';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
 /** Between two probes; a shorter remaining wait shortens it. */
@@ -40,6 +41,11 @@ export function lockTimeoutMs(ctx: DriverContext): number {
 /** Whole seconds for a tool's own lock wait, rounded up so a short wait is never zero. */
 export function lockSeconds(ms: number): number {
   return Math.max(0, Math.ceil(ms / 1000));
+}
+
+/** The lock timeout in whole seconds, for a tool that waits itself. */
+export function lockWaitSeconds(ctx: DriverContext): number {
+  return lockSeconds(lockTimeoutMs(ctx));
 }
 
 export function lockedError(verb: string, holder: LockHolder, waitedMs: number): PvepatchError {
@@ -82,6 +88,26 @@ export async function retryWhileLocked(ctx: DriverContext, a: LockedAttempt): Pr
     // free as far as the probe can tell (it may not see every lock): try again, never at once
     await sleep(Math.min(a.probe ? LOCK_POLL_MS / 4 : LOCK_POLL_MS, Math.max(0, deadline - Date.now())));
   }
+}
+
+/**
+ * Runs a tool that waits for its lock itself when told how long (apt's DPkg::Lock::Timeout,
+ * zypper's ZYPP_LOCK_TIMEOUT, apk's --wait): the argv is built for the seconds left and the
+ * command's own timeout grows by them; `lockOf` says when it still gave up on a lock.
+ */
+export function runSelfWaiting(
+  ctx: DriverContext,
+  verb: string,
+  build: (waitSeconds: number) => string[],
+  lockOf: (res: ExecResult) => LockHolder | null,
+  opts: GuestRunOptions = {},
+): Promise<ExecResult> {
+  return retryWhileLocked(ctx, {
+    verb,
+    lockOf,
+    attempt: (wait) =>
+      ctx.exec.run(build(wait), { ...opts, timeoutMs: (opts.timeoutMs ?? READ_TIMEOUT_MS) + wait * 1000 }),
+  });
 }
 
 /** Polls `probe` until nothing holds a lock (null) or the lock timeout is over (the holder). */

@@ -4,7 +4,7 @@
  */
 import { PvepatchError } from '../../core/errors.js';
 import type { ExecResult } from '../../core/exec.js';
-import { lockSeconds, lockTimeoutMs, retryWhileLocked } from '../shared/lock-wait.js';
+import { runSelfWaiting } from '../shared/lock-wait.js';
 import { parseNameList } from '../shared/parse.js';
 import { readRebootFlag } from '../shared/reboot-flag.js';
 import type { DriverContext, PendingUpdate } from '../types.js';
@@ -13,7 +13,6 @@ import { exitNote, isZypperSuccess, ZYPPER_EXIT, zypperFailure } from './exit-co
 import * as parse from './parse.js';
 import * as text from './parse-text.js';
 
-const READ_TIMEOUT_MS = 120_000;
 const REFRESH_TIMEOUT_MS = 600_000;
 /** More needed security patches than this is no patch set a guest really has. */
 export const MAX_PATCHES = 5000;
@@ -23,10 +22,6 @@ export interface RunOptions {
   /** Stream output lines to the log as they arrive. */
   stream?: boolean;
   changes?: boolean;
-}
-
-export function lockWaitSeconds(ctx: DriverContext): number {
-  return lockSeconds(lockTimeoutMs(ctx));
 }
 
 /**
@@ -40,12 +35,9 @@ export function zypper(
   build: (waitSeconds: number) => string[],
   opts: RunOptions = {},
 ): Promise<ExecResult> {
-  return retryWhileLocked(ctx, {
-    verb,
-    attempt: (wait) =>
-      ctx.exec.run(build(wait), { ...opts, timeoutMs: (opts.timeoutMs ?? READ_TIMEOUT_MS) + wait * 1000 }),
-    lockOf: (res) => (res.exitCode === ZYPPER_EXIT.zyppLocked ? text.parseLockHolder(res.stdout, res.stderr) : null),
-  });
+  const lockOf = (res: ExecResult) =>
+    res.exitCode === ZYPPER_EXIT.zyppLocked ? text.parseLockHolder(res.stdout, res.stderr) : null;
+  return runSelfWaiting(ctx, verb, build, lockOf, opts);
 }
 
 /** Runs zypper and throws unless it succeeded; informational exit codes are logged. */
