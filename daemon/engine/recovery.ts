@@ -8,28 +8,47 @@ import { getDriver } from '../drivers/index.js';
 import { GuestExec } from '../drivers/shared/guest-exec.js';
 import type { Guest } from '../proxmox/inventory.js';
 import { finalState, RunLog, readRunLog } from '../store/run-log.js';
-import type { PendingHolds } from '../store/state.js';
+import type { PendingHolds, RunSummary } from '../store/state.js';
 import { createTransport } from '../transports/index.js';
 import type { EngineServices } from './types.js';
 
-/** Marks every run still 'running' as interrupted and closes its log; local, fast, before READY. */
+/**
+ * Settles every run still 'running': local, fast, before READY. A run whose log already ends in its
+ * final line finished before the daemon stopped (only the state write was lost) and takes its state
+ * from that line, as a Proxmox task log does; any other is marked interrupted and its log closed.
+ */
 export async function markInterrupted(svc: EngineServices, log: (line: string) => void): Promise<void> {
   for (const run of svc.store.data.runs.filter((r) => r.state === 'running')) {
-    run.state = 'interrupted';
-    run.ended_at = new Date().toISOString();
-    run.error = 'daemon stopped while the run was in progress';
+    let final: string | undefined;
     try {
-      if (!finalState(readRunLog(svc.config.log_dir, run.id).lines)) {
+      final = finalState(readRunLog(svc.config.log_dir, run.id).lines);
+      if (!final) {
         const rl = new RunLog(svc.config.log_dir, run.id);
         rl.open();
-        rl.finish('TASK ERROR: interrupted - the daemon stopped while this run was in progress');
+        rl.finish(INTERRUPTED);
       }
     } catch (err) {
       log(`unable to close log of run ${run.id} - ${errorMessage(err)}`);
     }
+    Object.assign(run, fromFinalLine(final ?? INTERRUPTED));
+    run.ended_at ??= new Date().toISOString();
     await svc.store.upsertRun(run);
-    log(`run ${run.id} marked interrupted`);
+    log(
+      final
+        ? `run ${run.id} had ended (${final}); its state is taken from its log`
+        : `run ${run.id} marked interrupted`,
+    );
   }
+}
+
+const INTERRUPTED = 'TASK ERROR: interrupted - the daemon stopped while this run was in progress';
+
+/** The run state a final log line stands for. */
+function fromFinalLine(final: string): Pick<RunSummary, 'state'> & { error?: string } {
+  if (final === 'TASK OK') return { state: 'ok' };
+  if (final.startsWith('TASK WARNINGS')) return { state: 'warnings' };
+  const error = final.slice('TASK ERROR: '.length);
+  return { state: error.startsWith('interrupted') ? 'interrupted' : 'error', error };
 }
 
 /** Takes a guest for recovery work; null when a run holds it now (try again later). */

@@ -18,6 +18,17 @@ const RUN_ID = formatRunId({
   user: 'root@pam',
 });
 
+/** A run that had ended (its log has its final line) when the daemon died before saving its state. */
+const ENDED_ID = formatRunId({
+  node: 'pve1',
+  start: 0x6b000100,
+  nonce: 2,
+  type: 'run',
+  vmid: '',
+  trigger: 'api',
+  user: 'root@pam',
+});
+
 describe('start-up after a crash in the middle of a run', () => {
   let env: Env;
   before(async () => {
@@ -42,11 +53,21 @@ describe('start-up after a crash in the middle of a run', () => {
               exclude: ['demo-tool'],
               guests: {},
             },
+            {
+              id: ENDED_ID,
+              state: 'running',
+              started_at: '2026-11-22T01:00:00.000Z',
+              selector: 'all',
+              dry_run: false,
+              exclude: [],
+              guests: {},
+            },
           ],
           pending_holds: [{ run_id: RUN_ID, vmid: 401, node: 'pve1', driver: 'apt', holds: ['demo-tool'] }],
         };
         writeFileSync(join(stateDir, 'state.json'), JSON.stringify(state));
         writeFileSync(runLogPath(logDir, RUN_ID), 'pvepatch run\nCT 401: upgrading\n');
+        writeFileSync(runLogPath(logDir, ENDED_ID), 'pvepatch run\nsummary: 1 refused\nTASK WARNINGS: 1\n');
       },
     });
   });
@@ -67,5 +88,12 @@ describe('start-up after a crash in the middle of a run', () => {
     assert.equal(await env.lab.dpkgVersion(401, 'demo-app'), '1.0', 'nothing was re-run');
     assert.ok(env.daemonLog.some((l) => /released holds demo-tool left in CT 401/.test(l)));
     assert.equal(env.sim.requests.filter((r) => r.method !== 'GET').length, 0);
+  });
+
+  it('takes the state of a run whose log had its final line from that line, and leaves the log as it was', async () => {
+    const state = JSON.parse(readFileSync(join(env.dir, 'state', 'state.json'), 'utf8')) as State;
+    assert.equal(state.runs.find((r) => r.id === ENDED_ID)?.state, 'warnings');
+    const log = (await env.cli('log', ENDED_ID)).out.split('\n');
+    assert.deepEqual(log, ['pvepatch run', 'summary: 1 refused', 'TASK WARNINGS: 1']);
   });
 });

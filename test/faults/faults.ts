@@ -57,7 +57,7 @@ class Faults {
     for (const vmid of GUESTS) await this.env.lab.snapshotBackend.rollback(vmid, 'faultbase');
   }
 
-  /** Waits until the restarted daemon has released every hold and settled every snapshot record. */
+  /** Waits until the daemon has written every run's end, released every hold and settled every snapshot record. */
   async recovered(timeoutMs = 90_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -65,7 +65,8 @@ class Faults {
       const open = state.snapshots.filter((s: { state: string }) =>
         ['intended', 'requested', 'deleting'].includes(s.state),
       );
-      if (state.pending_holds.length === 0 && open.length === 0) return;
+      const running = state.runs.filter((r: { state: string }) => r.state === 'running');
+      if (state.pending_holds.length === 0 && open.length === 0 && running.length === 0) return;
       if (Date.now() > deadline) return; // the invariants will name what is left
       await sleep(200);
     }
