@@ -23,7 +23,10 @@ export const ConfigSchema = z.strictObject({
   state_dir: z.string().default('/var/lib/pvepatch'),
   log_dir: z.string().default('/var/log/pvepatch'),
   socket: z.string().default('/run/pvepatch/api.sock'),
+  /** Guests upgraded at once (guest CPU work); planning runs ahead with the same width. */
   concurrency: z.coerce.number().int().min(1).max(64).default(2),
+  /** Snapshots taken at once (storage work), separately from the upgrades. */
+  snapshot_concurrency: z.coerce.number().int().min(1).max(64).default(2),
   snapshot_keep: z.coerce.number().int().min(1).max(100).default(3),
   protection: z.enum(['snapshot', 'none']).default('snapshot'),
   min_free_mb: z.coerce.number().int().min(0).default(500),

@@ -50,7 +50,7 @@ export const MINIMAL_ENV: Readonly<NodeJS.ProcessEnv> = Object.freeze({
  * counted, not decoded (a child printing gigabytes costs copies, not strings). Text is decoded as
  * UTF-8 with a StringDecoder, so a character split across chunks stays whole.
  */
-class Capture {
+export class Capture {
   private readonly live = new StringDecoder('utf8');
   private head: Buffer[] = [];
   private headBytes = 0;
@@ -182,6 +182,66 @@ export function execArgv(argv: readonly string[], opts: ExecOptions = {}): Promi
     }
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** A long-lived child (a guest shell) whose stdin stays open; its process group is killed as one. */
+export interface LiveProcess {
+  write(text: string): void;
+  /** Closes stdin: a shell reading its script from it exits after its last command. */
+  end(): void;
+  /** SIGTERM to the whole group, SIGKILL 2 s later. */
+  kill(): void;
+  readonly exited: Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts argv (never through a shell) in its own process group with the minimal environment and
+ * hands its output chunks, unbuffered and undecoded, to `onData`. Throws UnreachableError (through
+ * `exited`) when the program cannot be started.
+ */
+export function spawnLive(
+  argv: readonly string[],
+  onData: (stream: OutputStream, chunk: Buffer) => void,
+  env: NodeJS.ProcessEnv = MINIMAL_ENV,
+): LiveProcess {
+  const [file, ...args] = argv;
+  if (!file) throw new PvepatchError('internal', 'unable to run command - empty argv');
+  const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  let killed = false;
+  child.stdout.on('data', (c: Buffer) => onData('stdout', c));
+  child.stderr.on('data', (c: Buffer) => onData('stderr', c));
+  child.stdin.on('error', () => {}); // the shell may be gone before it reads
+  const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on('error', (err) =>
+      reject(new UnreachableError(`unable to run '${file}' - ${err.message}`, { cause: err })),
+    );
+    child.on('exit', () => {
+      // a process the shell started may hold the pipes open; read briefly, then stop waiting for it
+      const hold = setTimeout(
+        () => {
+          child.stdout.destroy();
+          child.stderr.destroy();
+        },
+        killed ? 0 : 200,
+      );
+      hold.unref();
+    });
+    child.on('close', (exitCode, signal) => resolve({ exitCode, signal }));
+  });
+  exited.catch(() => {});
+  return {
+    write: (text) => {
+      if (child.stdin.writable) child.stdin.write(text);
+    },
+    end: () => child.stdin.end(),
+    kill: () => {
+      if (killed) return;
+      killed = true;
+      signalGroup(child.pid, 'SIGTERM');
+      setTimeout(() => signalGroup(child.pid, 'SIGKILL'), 2000).unref();
+    },
+    exited,
+  };
 }
 
 /** Signals the child's whole process group (it leads one: spawned detached). */

@@ -21,6 +21,8 @@ export interface GuestContext {
   /** True once the daemon is stopping: no further stage starts. */
   stopping: () => boolean;
   result: GuestResult;
+  /** Epoch ms the guest's work began, and the time spent in Proxmox tasks and waiting for slots. */
+  timing: { started: number; tasksMs: number; queuedMs: number };
   /** The LXC `ostype` from the guest's config (a detection hint), once read. */
   ostype?: string;
   exec?: GuestExec;

@@ -9,7 +9,7 @@ import { parseSelector } from '../proxmox/selectors.js';
 import { RunLog, readRunLog } from '../store/run-log.js';
 import type { RunSummary } from '../store/state.js';
 import type { GuestContext } from './context.js';
-import { runGuest } from './guest-run.js';
+import { type Pools, runGuest, runPools } from './guest-run.js';
 import { Maintenance } from './maintenance.js';
 import { planGuest } from './plan.js';
 import { mapLimit } from './pool.js';
@@ -188,12 +188,16 @@ export class Engine {
   private async execute(run: ActiveRun, targets: Target[]): Promise<RunReport> {
     const { summary, log } = run;
     log.setSources(targets.length);
-    const results = await mapLimit(targets, this.svc.config.concurrency, async (t) => {
-      const r = await this.guestWithGuard(run, t);
-      summary.guests[String(r.vmid)] = r.outcome;
-      await this.svc.store.upsertRun(summary);
-      return r;
-    });
+    // every guest starts at once; the pools bound planning, snapshots and upgrades separately
+    const pools = runPools(this.svc.config);
+    const results = await Promise.all(
+      targets.map(async (t) => {
+        const r = await this.guestWithGuard(run, t, pools);
+        summary.guests[String(r.vmid)] = r.outcome;
+        await this.svc.store.upsertRun(summary);
+        return r;
+      }),
+    );
     if (summary.state !== 'running') return this.reportOf(summary, results); // a forced stop closed it
     const count = (o: string) => results.filter((r) => r.outcome === o);
     const [failed, refused, interrupted] = [count('failed'), count('refused'), count('interrupted')];
@@ -232,7 +236,7 @@ export class Engine {
     };
   }
 
-  private async guestWithGuard(run: ActiveRun, target: Target): Promise<GuestResult> {
+  private async guestWithGuard(run: ActiveRun, target: Target, pools: Pools): Promise<GuestResult> {
     const g = target.guest;
     const source = `${g.type === 'lxc' ? 'CT' : 'VM'} ${g.vmid}`;
     const prefix = () => `${new Date().toISOString()} ${source}: `;
@@ -249,19 +253,20 @@ export class Engine {
       deadline: Date.now() + this.svc.config.guest_timeout * 1000,
       stopping: () => this.stopRequested,
       result: { vmid: g.vmid, name: g.name, outcome: 'skipped' },
+      timing: { started: Date.now(), tasksMs: 0, queuedMs: 0 },
     };
-    if (target.skip_reason) return runGuest(ctx);
+    if (target.skip_reason) return runGuest(ctx, pools);
     const release = this.reserve(g.vmid, run.summary.id);
     if (!release) {
       const other = this.busy.get(g.vmid);
       const why = other === 'recovery' ? 'pvepatch is releasing holds an interrupted run left' : `run ${other}`;
       ctx.target = { ...target, skip_reason: `guest is busy - ${why}; retry shortly` };
-      return runGuest(ctx);
+      return runGuest(ctx, pools);
     }
     const stages = run.stages;
     try {
       stages.set(g.vmid, 'start');
-      return await runGuest(ctx, undefined, (stage) => stages.set(g.vmid, stage));
+      return await runGuest(ctx, pools, (stage) => stages.set(g.vmid, stage));
     } catch (err) {
       return { ...ctx.result, outcome: 'failed', reason: errorMessage(err) };
     } finally {

@@ -51,6 +51,7 @@ export async function planGuest(
     deadline: Date.now() + svc.config.guest_timeout * 1000,
     stopping: () => false,
     result: { vmid: g.vmid, name: g.name, outcome: 'skipped' },
+    timing: { started: Date.now(), tasksMs: 0, queuedMs: 0 },
   };
   try {
     const cfg = await guestConfig(svc.client, g);
@@ -60,6 +61,7 @@ export async function planGuest(
   } catch (err) {
     plan.skip_reason = errorMessage(err);
   }
+  if (ctx.exec) plan.exec = { round_trips: ctx.exec.roundTrips, commands: ctx.exec.execs, guest_ms: ctx.exec.guestMs };
   plan.driver = ctx.driver?.name ?? null;
   plan.os = ctx.os ?? null;
   plan.packages = ctx.updates ?? [];

@@ -106,8 +106,10 @@ async function releaseOne(svc: EngineServices, entry: PendingHolds, log: (line: 
     deadline: Date.now() + svc.config.exec_timeout * 1000,
     maxOutputBytes: svc.config.exec_output_max_mb * 1024 * 1024,
   });
-  await driver.releaseHolds(
-    { exec, log: (t) => log(prefix + t), lockTimeoutMs: svc.config.lock_timeout * 1000 },
-    entry.holds,
+  await exec.stage(() =>
+    driver.releaseHolds(
+      { exec, log: (t) => log(prefix + t), lockTimeoutMs: svc.config.lock_timeout * 1000 },
+      entry.holds,
+    ),
   );
 }

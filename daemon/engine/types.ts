@@ -41,6 +41,8 @@ export interface GuestPlan {
   protection: 'snapshot' | 'none';
   /** Why this guest will not be patched, or null. */
   skip_reason: string | null;
+  /** Entries into the guest to make this plan, the commands run and the time they took. */
+  exec?: { round_trips: number; commands: number; guest_ms: number };
 }
 
 export interface GuestResult {
@@ -61,8 +63,16 @@ export interface GuestResult {
   services_to_restart?: string[];
   /** Holds that existed before the run (never touched). */
   admin_holds?: string[];
-  /** Commands run in the guest and the time spent waiting for them. */
-  exec?: { count: number; guest_ms: number };
+  /**
+   * Entries into the guest (a stage's shell session or a standalone exec: the cost on a real node),
+   * the commands run through them, and the time spent waiting for them.
+   */
+  exec?: { round_trips: number; commands: number; guest_ms: number };
+  /**
+   * Milliseconds from the guest's first stage to its outcome: in guest commands, in Proxmox tasks
+   * (snapshots), waiting for a pool slot, and the rest (pvepatch's own work and API calls).
+   */
+  timing?: { total_ms: number; guest_ms: number; tasks_ms: number; queued_ms: number; other_ms: number };
 }
 
 export interface RunReport {

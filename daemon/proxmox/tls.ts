@@ -32,7 +32,14 @@ export function certificateFingerprint(der: Buffer): string {
  * Proxmox's own clients pin a node certificate). Verification is never switched off globally.
  */
 export function createDispatcher(trust: TlsTrust, timeoutMs: number): Agent {
-  const timeouts = { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connectTimeout: Math.min(timeoutMs, 10_000) };
+  // one TLS handshake for a run's many short requests (task polls): idle connections stay open 30 s
+  const timeouts = {
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connectTimeout: Math.min(timeoutMs, 10_000),
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 60_000,
+  };
   if (trust.fingerprint)
     return new Agent({ ...timeouts, connect: pinnedConnector(normaliseFingerprint(trust.fingerprint)) });
   if (trust.caPem) {

@@ -1,4 +1,5 @@
 import type { ExecResult, OutputStream } from '../core/exec.js';
+import type { ShellSession } from '../drivers/shared/shell-session.js';
 
 /** What a transport needs to know about the guest it talks to. */
 export interface GuestRef {
@@ -28,4 +29,11 @@ export interface TransportExecOptions {
 export interface Transport {
   readonly name: string;
   exec(argv: readonly string[], opts?: TransportExecOptions): Promise<ExecResult>;
+  /**
+   * Opens one guest shell for many commands (one round trip for a whole stage); absent when the
+   * transport cannot keep a shell open, and then every command is its own exec.
+   */
+  openSession?(): ShellSession;
+  /** The error for a command that did not exit within its timeout ("… in CT 101 - no exit after 30s"). */
+  timeoutError?(argv: readonly string[], timeoutMs: number): Error;
 }

@@ -5,7 +5,7 @@ import { ProxmoxClient } from '../../daemon/proxmox/client.js';
 import { ProxmoxApiError } from '../../daemon/proxmox/errors.js';
 import { listGuests } from '../../daemon/proxmox/inventory.js';
 import { createSnapshot, pruneSnapshots } from '../../daemon/proxmox/snapshots.js';
-import { waitForTask } from '../../daemon/proxmox/tasks.js';
+import { FAST_POLL_MS, MAX_POLL_MS, nextPollMs, waitForTask } from '../../daemon/proxmox/tasks.js';
 import { makeCert } from '../sim/cert.js';
 import { startSim } from '../sim/server.js';
 import type { Sim } from '../sim/types.js';
@@ -34,6 +34,42 @@ describe('Proxmox client against the simulator', () => {
     });
   });
   after(() => sim?.close());
+
+  it('keeps one TLS connection alive for a run of requests', async () => {
+    const c = client();
+    const first = sim.tlsHandshakes();
+    await listGuests(c);
+    const warm = sim.tlsHandshakes();
+    assert.ok(warm - first >= 1);
+    for (let i = 0; i < 20; i++) await listGuests(c);
+    assert.equal(sim.tlsHandshakes(), warm, 'no new handshake after the first call');
+    await c.close();
+  });
+
+  it('polls a task every 50 ms for its first two seconds, then backs off to one second', () => {
+    const waits: number[] = [];
+    let elapsed = 0;
+    let last = FAST_POLL_MS;
+    while (elapsed < 10_000) {
+      last = nextPollMs(elapsed, last);
+      waits.push(last);
+      elapsed += last;
+    }
+    assert.deepEqual(new Set(waits.filter((_, i) => i < 2000 / FAST_POLL_MS)), new Set([FAST_POLL_MS]));
+    assert.ok(waits.slice(1).every((w, i) => w >= waits[i]!), 'never faster again');
+    assert.equal(waits.at(-1), MAX_POLL_MS);
+  });
+
+  it('notices a task that ends soon after a few fast polls', async () => {
+    const upid = sim.startTask({ node: 'pve1', type: 'vzsnapshot', id: '101' });
+    setTimeout(() => sim.finishTask(upid, 'OK'), 300);
+    const before = sim.requests.length;
+    const outcome = await waitForTask(client(), upid, { what: 'snapshot' });
+    const polls = sim.requests.slice(before).filter((r) => r.path.endsWith('/status')).length;
+    assert.equal(outcome.exitstatus, 'OK');
+    // 300 ms at 50 ms apart: about six polls; a fixed 250 ms interval would have made two
+    assert.ok(polls >= 4 && polls <= 12, `${polls} polls`);
+  });
 
   it('reads guests with a pinned fingerprint or a pinned CA', async () => {
     assert.deepEqual(

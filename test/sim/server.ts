@@ -44,6 +44,8 @@ export async function startSim(opts: SimOptions): Promise<Sim> {
   // every raw socket, including ones a client dropped mid-handshake (a pinned-fingerprint
   // refusal), which closeAllConnections() does not know and which would keep the process alive
   const sockets = new Set<Socket>();
+  let handshakes = 0;
+  server.on('secureConnection', () => handshakes++);
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -62,6 +64,7 @@ export async function startSim(opts: SimOptions): Promise<Sim> {
     fingerprint: cert.fingerprint,
     nodes: [...nodes],
     requests,
+    tlsHandshakes: () => handshakes,
     close: async () => {
       state.close();
       server.closeAllConnections();

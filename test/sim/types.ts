@@ -145,6 +145,8 @@ export interface Sim {
   nodes: string[];
   /** Every request received, in order. */
   requests: SimRequest[];
+  /** TLS handshakes completed so far (a client that keeps its connection alive makes one). */
+  tlsHandshakes(): number;
   close(): Promise<void>;
   /** A running `vzdump` task by root@pam; its guests hold `lock: backup` until it ends. */
   startVzdump(opts: SimVzdump): string;

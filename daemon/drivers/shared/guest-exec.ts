@@ -9,6 +9,7 @@ import type { ExecResult } from '../../core/exec.js';
 import { commandName, DEFAULT_MAX_OUTPUT } from '../../core/exec.js';
 import type { Transport } from '../../transports/types.js';
 import { LineSplitter } from './lines.js';
+import type { ShellSession } from './shell-session.js';
 
 export const READ_TIMEOUT_MS = 120_000;
 export const DEFAULT_MAX_LINE = 8192;
@@ -41,13 +42,37 @@ export interface GuestRunOptions {
 export class GuestExec {
   readonly transport: Transport;
   private readonly s: GuestExecSettings;
-  /** Commands run, and the milliseconds spent waiting for them. */
+  /** Entries into the guest (a standalone exec or a stage's shell session): the cost that counts. */
+  roundTrips = 0;
+  /** Commands run, in sessions or not, and the milliseconds spent waiting for them. */
   execs = 0;
   guestMs = 0;
+  private session: ShellSession | undefined;
+  private staged = 0;
 
   constructor(transport: Transport, settings: GuestExecSettings = {}) {
     this.transport = transport;
     this.s = settings;
+  }
+
+  /**
+   * Runs `fn` as one stage: its commands share one guest shell session (one round trip) when the
+   * transport can keep a shell open; the session is closed when `fn` ends, whatever the outcome.
+   */
+  async stage<T>(fn: () => Promise<T>): Promise<T> {
+    this.staged++;
+    try {
+      return await fn();
+    } finally {
+      if (--this.staged === 0) await this.closeSession();
+    }
+  }
+
+  /** Ends the stage's shell, if one is open (also after a failure: a stuck shell is killed). */
+  async closeSession(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    await session?.close();
   }
 
   /** Runs one argv in the guest; a non-zero exit is returned, not thrown. */
@@ -58,14 +83,23 @@ export class GuestExec {
     const max = this.s.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
     const started = Date.now();
     this.execs++;
+    const o = {
+      timeoutMs,
+      maxOutputBytes: max,
+      overflow: opts.changes ? ('drain' as const) : ('kill' as const),
+      ...(split ? { onOutput: (stream: 'stdout' | 'stderr', chunk: string) => this.stream(split[stream], chunk) } : {}),
+    };
     try {
-      const res = await this.transport.exec(argv, {
-        timeoutMs,
-        maxOutputBytes: max,
-        overflow: opts.changes ? 'drain' : 'kill',
-        ...(opts.input === undefined ? {} : { input: opts.input }),
-        ...(split ? { onOutput: (stream, chunk) => this.stream(split[stream], chunk) } : {}),
-      });
+      const session = opts.input === undefined ? this.openSession() : undefined;
+      let res: ExecResult;
+      if (session) {
+        res = await session.run(argv, o);
+        if (!session.alive && this.session === session) this.session = undefined;
+        if (res.timedOut) throw this.transport.timeoutError?.(argv, timeoutMs) ?? timeoutError(argv, timeoutMs);
+      } else {
+        this.roundTrips++;
+        res = await this.transport.exec(argv, { ...o, ...(opts.input === undefined ? {} : { input: opts.input }) });
+      }
       if (res.truncated) throw overflowError(argv, max, res);
       return res;
     } finally {
@@ -73,6 +107,15 @@ export class GuestExec {
       split?.stdout.flush();
       split?.stderr.flush();
     }
+  }
+
+  /** The stage's session, opened on its first command; undefined outside a stage or without support. */
+  private openSession(): ShellSession | undefined {
+    if (this.staged === 0 || !this.transport.openSession) return undefined;
+    if (this.session?.alive) return this.session;
+    this.session = this.transport.openSession();
+    this.roundTrips++;
+    return this.session;
   }
 
   private stream(split: LineSplitter, chunk: string): void {
@@ -96,6 +139,13 @@ export class GuestExec {
     const max = this.s.maxLineLength ?? DEFAULT_MAX_LINE;
     return { stdout: new LineSplitter(max, emit), stderr: new LineSplitter(max, emit) };
   }
+}
+
+function timeoutError(argv: readonly string[], timeoutMs: number): PvepatchError {
+  return new PvepatchError(
+    'timeout',
+    `unable to run '${commandName(argv)}' in the guest - no exit after ${Math.ceil(timeoutMs / 1000)}s`,
+  );
 }
 
 function overflowError(argv: readonly string[], max: number, res: ExecResult): PvepatchError {

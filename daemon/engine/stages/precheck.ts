@@ -3,7 +3,7 @@ import { detectOs } from '../../drivers/detect.js';
 import { getDriver } from '../../drivers/index.js';
 import { GuestExec } from '../../drivers/shared/guest-exec.js';
 import { createTransport } from '../../transports/index.js';
-import { done, type GuestContext, type Stage } from '../context.js';
+import { done, type GuestContext, type Stage, type StageResult } from '../context.js';
 import { parseDfAvailableKb } from '../disk.js';
 
 /** The one exec layer for this guest: its deadline, output caps and log. */
@@ -34,48 +34,50 @@ export const precheck: Stage = {
     const { svc, target } = ctx;
     const exec = guestExec(ctx);
     ctx.exec = exec;
-    await exec.run(['true']);
-    const os = await detectOs(exec, ctx.ostype ? { ostype: ctx.ostype } : {});
-    ctx.os = os.prettyName ?? os.id ?? undefined;
-    if (!os.family) return { status: 'halt', outcome: 'skipped', reason: os.reason ?? 'unknown operating system' };
-    const driver = getDriver(os.family);
-    if (!driver) return { status: 'halt', outcome: 'skipped', reason: `no driver for '${os.family}' (os ${os.id})` };
-    ctx.driver = driver;
-    ctx.result.driver = driver.name;
-    if (ctx.securityOnly && driver.securityMetadata === false) {
-      throw new PvepatchError(
-        'driver-unsupported',
-        `unable to patch ${target.guest.vmid} security-only - ${driver.name} publishes no security metadata; run without --security-only`,
-      );
-    }
-    const dctx = { exec, log: ctx.log, lockTimeoutMs: svc.config.lock_timeout * 1000 };
-    ctx.driverCtx = dctx;
-    ctx.log(
-      `os ${ctx.os ?? 'unknown'}, driver ${driver.name}${os.reason ? ` (${os.reason})` : ''}, transport ${exec.transport.name}`,
-    );
-    await checkFreeSpace(ctx, exec);
-    const pre = await driver.precheck(dctx, { fixBroken: svc.config.fix_broken });
-    if (!pre.ok)
-      throw new PvepatchError(
-        'precheck-failed',
-        `unable to patch ${ctx.target.guest.vmid} - ${pre.problems.join('; ')}`,
-      );
-    await driver.refresh(dctx);
-    const all = await driver.listUpdates(dctx, { exclude: ctx.exclude });
-    ctx.updates = all.filter((u) => !ctx.exclude.includes(u.package) && (!ctx.securityOnly || u.security));
-    ctx.result.packages = ctx.updates;
-    ctx.result.exclusions = ctx.exclude.filter((name) => all.some((u) => u.package === name));
-    if (ctx.updates.length === 0) {
-      const reason = ctx.securityOnly && all.length > 0 ? 'no security updates' : 'nothing to update';
-      return { status: 'halt', outcome: 'up-to-date', reason };
-    }
-    ctx.log(
-      `${ctx.updates.length} update(s): ${ctx.updates.map((u) => `${u.package} ${u.current_version ?? '(new)'} -> ${u.new_version}`).join(', ')}`,
-    );
-    if (ctx.dryRun) return { status: 'halt', outcome: 'would-update', reason: 'dry run' };
-    return done;
+    return exec.stage(() => enterAndList(ctx, exec));
   },
 };
+
+/** The precheck's work, all in one guest shell session: one round trip for the whole stage. */
+async function enterAndList(ctx: GuestContext, exec: GuestExec): Promise<StageResult> {
+  const { svc, target } = ctx;
+  const os = await detectOs(exec, ctx.ostype ? { ostype: ctx.ostype } : {});
+  ctx.os = os.prettyName ?? os.id ?? undefined;
+  if (!os.family) return { status: 'halt', outcome: 'skipped', reason: os.reason ?? 'unknown operating system' };
+  const driver = getDriver(os.family);
+  if (!driver) return { status: 'halt', outcome: 'skipped', reason: `no driver for '${os.family}' (os ${os.id})` };
+  ctx.driver = driver;
+  ctx.result.driver = driver.name;
+  if (ctx.securityOnly && driver.securityMetadata === false) {
+    throw new PvepatchError(
+      'driver-unsupported',
+      `unable to patch ${target.guest.vmid} security-only - ${driver.name} publishes no security metadata; run without --security-only`,
+    );
+  }
+  const dctx = { exec, log: ctx.log, lockTimeoutMs: svc.config.lock_timeout * 1000 };
+  ctx.driverCtx = dctx;
+  ctx.log(
+    `os ${ctx.os ?? 'unknown'}, driver ${driver.name}${os.reason ? ` (${os.reason})` : ''}, transport ${exec.transport.name}`,
+  );
+  await checkFreeSpace(ctx, exec);
+  const pre = await driver.precheck(dctx, { fixBroken: svc.config.fix_broken });
+  if (!pre.ok)
+    throw new PvepatchError('precheck-failed', `unable to patch ${ctx.target.guest.vmid} - ${pre.problems.join('; ')}`);
+  await driver.refresh(dctx);
+  const all = await driver.listUpdates(dctx, { exclude: ctx.exclude });
+  ctx.updates = all.filter((u) => !ctx.exclude.includes(u.package) && (!ctx.securityOnly || u.security));
+  ctx.result.packages = ctx.updates;
+  ctx.result.exclusions = ctx.exclude.filter((name) => all.some((u) => u.package === name));
+  if (ctx.updates.length === 0) {
+    const reason = ctx.securityOnly && all.length > 0 ? 'no security updates' : 'nothing to update';
+    return { status: 'halt', outcome: 'up-to-date', reason };
+  }
+  ctx.log(
+    `${ctx.updates.length} update(s): ${ctx.updates.map((u) => `${u.package} ${u.current_version ?? '(new)'} -> ${u.new_version}`).join(', ')}`,
+  );
+  if (ctx.dryRun) return { status: 'halt', outcome: 'would-update', reason: 'dry run' };
+  return done;
+}
 
 async function checkFreeSpace(ctx: GuestContext, exec: GuestExec): Promise<void> {
   const min = ctx.svc.config.min_free_mb;

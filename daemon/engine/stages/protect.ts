@@ -30,12 +30,14 @@ export const protect: Stage = {
     };
     await svc.store.recordSnapshot(rec);
     ctx.log(`creating snapshot '${name}'`);
+    const asked = Date.now();
     try {
       const outcome = await createSnapshot(svc.client, g, name, {
         description: `pvepatch before patching (run ${ctx.runId})`,
         timeoutMs: svc.config.task_timeout * 1000,
         onUpid: (upid) => svc.store.recordSnapshot({ ...rec, state: 'requested', upid }),
       });
+      ctx.timing.tasksMs += outcome.finishedAt - asked;
       await svc.store.recordSnapshot({ ...rec, state: 'created', upid: outcome.upid });
       ctx.result.snapshot = { name, upid: outcome.upid, finished_at: new Date(outcome.finishedAt).toISOString() };
       ctx.log(`snapshot '${name}' created (${outcome.upid}: ${outcome.exitstatus})`);

@@ -1,5 +1,6 @@
 import { PvepatchError, UnreachableError } from '../../core/errors.js';
-import { commandName, execArgv } from '../../core/exec.js';
+import { commandName, type ExecResult, execArgv, spawnLive } from '../../core/exec.js';
+import { ShellSession } from '../../drivers/shared/shell-session.js';
 import type { GuestRef, Transport, TransportExecOptions } from '../types.js';
 import { pctExecArgv } from './commands.js';
 
@@ -33,13 +34,7 @@ export class PctTransport implements Transport {
 
   async exec(argv: readonly string[], o: TransportExecOptions = {}) {
     const { guest, opts } = this;
-    if (guest.type !== 'lxc')
-      throw new PvepatchError('internal', `pct transport cannot enter ${guest.type} ${guest.vmid}`);
-    if (guest.node !== opts.localNode) {
-      throw new UnreachableError(
-        `unable to enter CT ${guest.vmid} - it runs on node '${guest.node}', this daemon on '${opts.localNode}'; run pvepatch on that node`,
-      );
-    }
+    this.assertLocal();
     const timeoutMs = o.timeoutMs ?? opts.defaultTimeoutMs;
     const full = pctExecArgv(opts.pctPath, guest.vmid, argv, o.env);
     const res = await execArgv(full, {
@@ -49,15 +44,49 @@ export class PctTransport implements Transport {
       ...(o.maxOutputBytes !== undefined ? { maxOutputBytes: o.maxOutputBytes } : {}),
       ...(o.overflow ? { overflow: o.overflow } : {}),
     });
-    if (res.timedOut) {
-      throw new PvepatchError(
-        'timeout',
-        `unable to run '${commandName(argv)}' in CT ${guest.vmid} - no exit after ${Math.ceil(timeoutMs / 1000)}s`,
-      );
-    }
+    if (res.timedOut) throw this.timeoutError(argv, timeoutMs);
     const reason = unreachableReason(res.exitCode, res.stderr);
     if (reason) throw new UnreachableError(`unable to enter CT ${guest.vmid} - ${reason}`);
     return res;
+  }
+
+  /** `pct exec <vmid> --keep-env 0 -- /bin/sh -s`: one entry into the container for many commands. */
+  openSession(): ShellSession {
+    this.assertLocal();
+    const argv = pctExecArgv(this.opts.pctPath, this.guest.vmid, ['/bin/sh', '-s']);
+    return new ShellSession(
+      (onData) => spawnLive(argv, onData),
+      (cmd, res) => this.endedEarly(cmd, res),
+    );
+  }
+
+  timeoutError(argv: readonly string[], timeoutMs: number): PvepatchError {
+    return new PvepatchError(
+      'timeout',
+      `unable to run '${commandName(argv)}' in CT ${this.guest.vmid} - no exit after ${Math.ceil(timeoutMs / 1000)}s`,
+    );
+  }
+
+  /** The shell ended before the command's end marker: pct could not enter, or the container went away. */
+  private endedEarly(argv: readonly string[], res: ExecResult): never {
+    const { vmid } = this.guest;
+    const reason = unreachableReason(res.exitCode, res.stderr);
+    if (reason) throw new UnreachableError(`unable to enter CT ${vmid} - ${reason}`);
+    const how = res.exitCode === null ? `signal ${res.signal}` : `exit code ${res.exitCode}`;
+    throw new UnreachableError(
+      `unable to finish '${commandName(argv)}' in CT ${vmid} - the guest shell ended first (${how}); is the container still running?`,
+    );
+  }
+
+  private assertLocal(): void {
+    const { guest, opts } = this;
+    if (guest.type !== 'lxc')
+      throw new PvepatchError('internal', `pct transport cannot enter ${guest.type} ${guest.vmid}`);
+    if (guest.node !== opts.localNode) {
+      throw new UnreachableError(
+        `unable to enter CT ${guest.vmid} - it runs on node '${guest.node}', this daemon on '${opts.localNode}'; run pvepatch on that node`,
+      );
+    }
   }
 }
 
