@@ -67,9 +67,23 @@ function changedText(r: GuestResult): string {
   return `${names.length}: ${names.slice(0, 3).join(',')}${names.length > 3 ? ',…' : ''}`;
 }
 
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+/** "2/21": guest round trips (shell sessions or standalone execs) / commands run through them. */
+function tripsText(r: GuestResult): string {
+  return r.exec ? `${r.exec.round_trips}/${r.exec.commands}` : '-';
+}
+
+/** "4.1s/0.6s": time in guest commands / time outside them (snapshot tasks, API, pvepatch itself). */
+function timeText(r: GuestResult): string {
+  const t = r.timing;
+  if (!t) return '-';
+  return `${secs(t.guest_ms)}/${secs(t.total_ms - t.queued_ms - t.guest_ms)}`;
+}
+
 export function reportText(report: RunReport): string {
   return `${table(
-    ['VMID', 'NAME', 'OUTCOME', 'SNAPSHOT', 'CHANGED', 'REBOOT', 'REASON'],
+    ['VMID', 'NAME', 'OUTCOME', 'SNAPSHOT', 'CHANGED', 'REBOOT', 'TRIPS/CMDS', 'IN/OUT GUEST', 'REASON'],
     report.guests.map((r) => [
       r.vmid,
       r.name,
@@ -77,6 +91,8 @@ export function reportText(report: RunReport): string {
       r.snapshot?.name ?? '-',
       r.outcome === 'would-update' ? `${(r.packages ?? []).length} pending` : changedText(r),
       r.reboot_required ? `yes (${(r.reboot_packages ?? []).join(',')})` : '-',
+      tripsText(r),
+      timeText(r),
       r.reason ?? '',
     ]),
   )}\n${report.state.toUpperCase()}: run ${report.id}`;

@@ -1,11 +1,11 @@
 import { errorMessage } from '../core/errors.js';
 import type { GuestOutcome } from '../store/state.js';
 import type { GuestContext, Stage } from './context.js';
+import { Slots } from './pool.js';
 import { gate } from './stages/gate.js';
 import { patch } from './stages/patch.js';
 import { precheck } from './stages/precheck.js';
 import { protect } from './stages/protect.js';
-import { Slots } from './pool.js';
 import type { GuestResult } from './types.js';
 
 /**

@@ -11,6 +11,7 @@ import { runCorpus } from '../adversarial/run-corpus.js';
 import { startEnv } from '../e2e/harness.js';
 import { startSim } from '../sim/server.js';
 import type { SimGuest } from '../sim/types.js';
+import { benchFleet, type FleetRow, fleetMarkdown } from './fleet.js';
 
 const rows: string[][] = [];
 const record = (what: string, value: string, note = '') => {
@@ -113,12 +114,25 @@ async function benchParsers(): Promise<string> {
   return ['| parser | worst time | on input | inputs |', '|---|---|---|---|', ...lines].join('\n');
 }
 
+/** BENCH_SIZES=5,10,20 BENCH_REPEAT=3 BENCH_PCT_DELAY=0.4 (seconds; 0 skips the second pass). */
+function fleetOptions() {
+  const env = process.env;
+  return {
+    sizes: (env.BENCH_SIZES ?? '5,10,20').split(',').map(Number),
+    repeat: Number(env.BENCH_REPEAT ?? 3),
+    delay: Number(env.BENCH_PCT_DELAY ?? 0.4),
+    log: (line: string) => process.stdout.write(`${line}\n`),
+  };
+}
+
 benchInventory();
 await benchApi();
+let fleet: FleetRow[] = [];
+const fleetOpts = fleetOptions();
 if (process.getuid?.() === 0) {
-  await benchLab(6, 1);
   await benchLab(6, 2);
-} else record('real-guest benchmarks', 'skipped', 'need root');
+  fleet = await benchFleet(fleetOpts);
+} else throw new Error('the real-guest benchmarks need root (they mount overlay roots and enter namespaces)');
 record(
   'peak RSS of the benchmark process (sim + daemon + CLI in one process)',
   `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
@@ -134,6 +148,19 @@ Written by \`npm run bench\` (test/bench/bench.ts) on ${new Date().toISOString()
 Wall-clock times vary about 2x with this machine's disk; the real-guest rows run real apt/dpkg in overlayfs roots.
 
 ${table}
+
+## pvepatch against the shell loop admins run today
+
+Fresh labs of ${fleetOpts.sizes.join(', ')} real Debian containers (5 packages to upgrade each, stale package
+lists), all rolled back to the same baseline before every measurement. The **shell loop** re-implements
+the most used community updater's core: for each container in turn \`pct exec <id> -- apt-get update\`,
+then \`pct exec <id> -- env DEBIAN_FRONTEND=noninteractive apt-get -y dist-upgrade\` — no snapshot, no
+backup gate, no check. pvepatch does its whole job: gate, precheck (os-release, free space, dpkg audit,
+lock probe, refresh, list), a snapshot unless \`protection: none\`, holds, the upgrade, post-state and
+report. "Outside guest commands" is the guests' time in Proxmox tasks and pvepatch itself; "orchestration"
+leaves out the tasks. Headline rows are medians of ${fleetOpts.repeat}; concurrency 1 and 4 are one run each.
+
+${fleetMarkdown(fleet, fleetOpts.delay)}
 
 ## Worst-case parse time per parser
 

@@ -39,7 +39,16 @@ export function guest(over: Record<string, Reply | (() => Reply)> = {}, adminHol
     events.push(k);
     const o = over[k];
     if (o) return typeof o === 'function' ? o() : o;
-    if (k === 'dpkg-query') return { stdout: versionReads++ === 0 ? BEFORE : AFTER };
+    if (k === 'dpkg-query') {
+      // the admin's holds are the selection state of dpkg-query's status column
+      const held = new Set(adminHolds.split('\n').filter(Boolean));
+      const text = versionReads++ === 0 ? BEFORE : AFTER;
+      const lines = text.split('\n').filter(Boolean);
+      for (const name of held) if (!lines.some((l) => l.startsWith(`${name}\t`))) lines.push(`${name}\t0.1\thi `);
+      return {
+        stdout: `${lines.map((l) => (held.has(l.split('\t')[0]!) ? l.replace('\tii ', '\thi ') : l)).join('\n')}\n`,
+      };
+    }
     if (k === 'simulate') return { stdout: SIM };
     if (k === 'showhold') return { stdout: adminHolds };
     if (k === 'mandb-park') parked = true;

@@ -88,6 +88,7 @@ describe('stage shell session', () => {
       '-n',
       'ümlaut ✓',
       '',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion that must stay text
       '${PATH}',
       '\t',
     ];
@@ -126,7 +127,10 @@ describe('stage shell session', () => {
 
   it('a command reading stdin gets end-of-file and cannot eat the commands after it', async () => {
     const { exec } = guest();
-    const [cat, after] = await exec.stage(async () => [await exec.run(['cat']), await exec.run(['echo', 'still here'])]);
+    const [cat, after] = await exec.stage(async () => [
+      await exec.run(['cat']),
+      await exec.run(['echo', 'still here']),
+    ]);
     assert.equal(cat?.stdout, '');
     assert.equal(cat?.exitCode, 0);
     assert.equal(after?.stdout, 'still here\n');
@@ -181,6 +185,6 @@ describe('stage shell session', () => {
       await exec.run(['sh', '-c', 'echo one; echo two >&2; printf three'], { stream: true });
     });
     assert.deepEqual(out.sort(), ['one', 'three', 'two']);
-    assert.deepEqual(lines, ['$ echo quiet', "$ sh -c echo one; echo two >&2; printf three"]);
+    assert.deepEqual(lines, ['$ echo quiet', '$ sh -c echo one; echo two >&2; printf three']);
   });
 });

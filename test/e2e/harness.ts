@@ -37,6 +37,8 @@ export interface Env {
   cli(...argv: string[]): Promise<CliResult>;
   /** Writes another config file (same lab/sim) with some keys changed; returns its path. */
   writeConfig(name: string, overrides: Record<string, string | undefined>): string;
+  /** Stops the in-process daemon and starts it again with these keys changed in its config file. */
+  restartDaemon(overrides: Record<string, string | undefined>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -135,6 +137,16 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
     logDir: base.log_dir!,
     cli: (...argv) => runCli(['--config', configPath, ...argv]),
     writeConfig,
+    async restartDaemon(overrides) {
+      if (!daemon) throw new Error('restartDaemon needs the in-process daemon');
+      await daemon.stop();
+      writeConfig('pvepatch.conf', overrides);
+      daemon = new Daemon(
+        loadConfig({ path: configPath, env: {} }),
+        createLogger((l) => daemonLog.push(l)),
+      );
+      await daemon.start();
+    },
     async close() {
       await daemon?.stop();
       await proc?.stop();

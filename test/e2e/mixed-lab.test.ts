@@ -26,6 +26,9 @@ describe('one run over a mixed lab: Debian, Fedora-, SUSE- and Arch-like contain
       assert.equal(p.skip_reason, null, `${g.flavour}: ${p.skip_reason}`);
       assert.equal(p.driver, g.driver);
       assert.ok(p.updates_available >= 5, `${g.flavour} has its demo updates`);
+      // the whole plan (enter, detect, check, refresh, list) in one guest shell session
+      assert.equal(p.exec?.round_trips, 1, `${g.flavour}: one round trip for the plan`);
+      assert.ok((p.exec?.commands ?? 0) > 3, `${g.flavour}: several commands in that session`);
       if (g.kernel)
         assert.ok(
           p.packages.some((u) => u.package === g.kernel),
@@ -43,6 +46,11 @@ describe('one run over a mixed lab: Debian, Fedora-, SUSE- and Arch-like contain
       assert.equal(res.outcome, 'updated', `${g.flavour}: ${res.reason}`);
       assert.equal(res.driver, g.driver);
       assert.ok(res.snapshot?.name.startsWith('pvepatch-'));
+      // precheck and patch: one shell session each, the same budget for every family
+      assert.equal(res.exec?.round_trips, 2, `${g.flavour}: two round trips for the whole run`);
+      const t = res.timing!;
+      assert.ok(t.guest_ms > 0 && t.tasks_ms > 0, `${g.flavour}: time in the guest and in the snapshot task`);
+      assert.equal(t.total_ms, t.guest_ms + t.tasks_ms + t.queued_ms + t.other_ms, 'the parts add up');
       assert.equal(res.reboot_required, true, `${g.flavour} needs a reboot (demo-app / kernel)`);
       assert.match((await env.lab.packageVersion(g.vmid, 'demo-tool')) ?? '', /^1\.0\b/, `${g.flavour} kept demo-tool`);
       assert.match(

@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RepoState } from './demo-packages.js';
@@ -123,6 +123,16 @@ export class Lab {
     for (const spec of this.guests) {
       if (await this.isRunning(spec.vmid)) await this.flavourSpec(spec.vmid).refresh(this.guest(spec.vmid));
     }
+  }
+
+  /**
+   * Models real `pct exec`'s start-up cost (Proxmox's Perl CLI) for benchmarks: every later
+   * `pct exec` waits this many seconds before entering the guest; 0 removes the delay.
+   */
+  async setPctExecDelay(seconds: number): Promise<void> {
+    const file = path.join(this.dir, 'pct-exec-delay');
+    if (seconds > 0) await writeFile(file, `${seconds.toFixed(3)}\n`);
+    else await rm(file, { force: true });
   }
 
   /** Runs argv inside a running guest through the pct shim (`pct exec <vmid> --keep-env 0 -- argv`). */

@@ -54,10 +54,6 @@ export function upgradeCommand(waitSeconds: number, opts: { fixBroken?: boolean 
   return aptGet(waitSeconds, args, ['UCF_FORCE_CONFFOLD=1', 'APT_LISTCHANGES_FRONTEND=none']);
 }
 
-export function showholdCommand(): string[] {
-  return [...APT_ENV, 'apt-mark', 'showhold'];
-}
-
 /**
  * `apt-mark hold -- <names…>`; refuses an empty or invalid list (an empty one would print usage).
  * No lock timeout: apt-mark hands the change to `dpkg --set-selections`, which never waits.

@@ -19,7 +19,7 @@ export const aptDriver = {
   async listUpdates(ctx: DriverContext, opts?: { exclude?: string[] }): Promise<PendingUpdate[]> {
     assertPackageNames(opts?.exclude ?? []);
     const sim = await step.simulate(ctx);
-    const held = new Set(await step.readHolds(ctx));
+    const held = new Set((await step.readState(ctx)).holds);
     return sim.updates.filter((u) => !held.has(u.package));
   },
 

@@ -147,6 +147,17 @@ export function parseDpkgQuery(stdout: string): Map<string, string> {
   return versions;
 }
 
+/** Packages whose dpkg selection is `hold` (`${db:Status-Abbrev}` starts with `h`): what `apt-mark showhold` lists. */
+export function parseDpkgHolds(stdout: string): string[] {
+  const names = new Set<string>();
+  for (const line of stdout.split('\n')) {
+    const [rawName, , status] = line.split('\t', 3);
+    const name = packageName(rawName ?? '');
+    if (name && status?.charAt(0) === 'h') names.add(name);
+  }
+  return [...names];
+}
+
 export interface AuditResult {
   broken: boolean;
   /** Package names from the indented ` name   description` lines. */

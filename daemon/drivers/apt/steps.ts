@@ -61,16 +61,15 @@ export async function simulate(ctx: DriverContext): Promise<parse.Simulation & {
   return { ...sim, output: res.stdout };
 }
 
-export async function readHolds(ctx: DriverContext): Promise<string[]> {
-  const res = await ctx.exec.run(cmd.showholdCommand());
-  if (res.exitCode !== 0) throw aptFailure('read package holds', res, 0);
-  return parse.parseShowhold(res.stdout);
+export async function readVersions(ctx: DriverContext): Promise<Map<string, string>> {
+  return (await readState(ctx)).versions;
 }
 
-export async function readVersions(ctx: DriverContext): Promise<Map<string, string>> {
+/** Installed versions and the admin's holds from one `dpkg-query` (the hold is the selection state). */
+export async function readState(ctx: DriverContext): Promise<{ versions: Map<string, string>; holds: string[] }> {
   const res = await ctx.exec.run(cmd.versionsCommand());
   if (res.exitCode !== 0) throw aptFailure('read installed versions', res, 0);
-  return parse.parseDpkgQuery(res.stdout);
+  return { versions: parse.parseDpkgQuery(res.stdout), holds: parse.parseDpkgHolds(res.stdout) };
 }
 
 export async function audit(ctx: DriverContext): Promise<parse.AuditResult> {

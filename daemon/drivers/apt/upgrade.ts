@@ -19,18 +19,21 @@ export const DEFAULT_UPGRADE_TIMEOUT_MS = 15 * 60_000;
 
 export async function upgrade(ctx: DriverContext, opts: UpgradeOptions): Promise<UpgradeResult> {
   const exclude = assertPackageNames(opts.exclude);
-  const adminHolds = await step.readHolds(ctx);
-  const before = await step.readVersions(ctx);
-  const sim = await step.simulate(ctx);
-  const keep = keptBack(ctx, exclude, opts.securityOnly ? sim.updates : [], before);
-  if (opts.dryRun) return dryRun(ctx, sim, before, new Set([...keep, ...adminHolds]), adminHolds);
+  const { versions: before, holds: adminHolds } = await step.readState(ctx);
+  // the simulation is needed only to pick security updates or to answer a dry run
+  const sim = opts.securityOnly || opts.dryRun ? await step.simulate(ctx) : undefined;
+  const keep = keptBack(ctx, exclude, opts.securityOnly && sim ? sim.updates : [], before);
+  if (opts.dryRun && sim) return dryRun(ctx, sim, before, new Set([...keep, ...adminHolds]), adminHolds);
 
-  const probe = await step.probeLock(ctx, 'upgrade packages');
-  if (probe?.code === 'locked') throw probe;
-  if (probe) ctx.log?.(`warning: ${probe.message}`);
+  const holds = keep.filter((name) => !adminHolds.includes(name));
+  if (holds.length > 0) {
+    // apt-mark does not wait for the dpkg lock: wait here (apt-get check) before adding holds
+    const probe = await step.probeLock(ctx, 'upgrade packages');
+    if (probe?.code === 'locked') throw probe;
+    if (probe) ctx.log?.(`warning: ${probe.message}`);
+  }
   await restoreManDb(ctx); // a run that crashed may have left it paused
   const conffilesBefore = await readConffiles(ctx, CONFFILE_SUFFIXES);
-  const holds = keep.filter((name) => !adminHolds.includes(name));
   const output = await withTemporaryHolds(
     ctx,
     holds,

@@ -31,7 +31,6 @@ export function guestExec(ctx: GuestContext): GuestExec {
 export const precheck: Stage = {
   name: 'precheck',
   async run(ctx) {
-    const { svc, target } = ctx;
     const exec = guestExec(ctx);
     ctx.exec = exec;
     return exec.stage(() => enterAndList(ctx, exec));
