@@ -115,13 +115,25 @@ describe('stage shell session', () => {
   it('the section reader is cut at any chunk boundary the same way', () => {
     const nonce = 'ab12';
     const stream = Buffer.from(`noise\nB${nonce}\nline1\nEab1 not it\nx\nE${nonce} 42\nlater`);
-    for (let size = 1; size <= stream.length; size++) {
-      const parts: Buffer[] = [];
-      const r = new SectionReader(nonce, (c) => parts.push(Buffer.from(c)));
-      for (let i = 0; i < stream.length; i += size) r.push(stream.subarray(i, i + size));
-      assert.equal(Buffer.concat(parts).toString(), 'line1\nEab1 not it\nx', `chunk size ${size}`);
-      assert.equal(r.trailer, '42');
-      assert.ok(r.done);
+    const ended = Buffer.from(`B${nonce}\nline1\n\n\nE${nonce} 0\n`);
+    for (const [input, content, live] of [
+      [stream, 'line1\nEab1 not it\nx', 'line1\nEab1 not it\nx\n'],
+      [ended, 'line1\n\n', 'line1\n\n'],
+    ] as const) {
+      for (let size = 1; size <= input.length; size++) {
+        const parts: Buffer[] = [];
+        const streamed: Buffer[] = [];
+        const r = new SectionReader(
+          nonce,
+          (c) => parts.push(Buffer.from(c)),
+          (c) => streamed.push(Buffer.from(c)),
+        );
+        for (let i = 0; i < input.length; i += size) r.push(input.subarray(i, i + size));
+        assert.equal(Buffer.concat(parts).toString(), content, `chunk size ${size}`);
+        // streamed: the same lines, ended; never an empty line that the command did not print
+        assert.equal(Buffer.concat(streamed).toString(), live, `live, chunk size ${size}`);
+        assert.ok(r.done);
+      }
     }
   });
 
@@ -175,6 +187,20 @@ describe('stage shell session', () => {
       await assert.rejects(exec.run(['sh', '-c', 'kill -KILL $PPID; sleep 1']), /shell ended during 'sh'/);
       assert.equal((await exec.run(['echo', 'new shell'])).stdout, 'new shell\n');
     });
+  });
+
+  it('streams a line before the command pauses, not when it ends', async () => {
+    const seen: { line: string; at: number }[] = [];
+    const { exec } = guest({ output: (line) => seen.push({ line, at: Date.now() }) });
+    const ended = await exec.stage(async () => {
+      await exec.run(['sh', '-c', 'echo first; sleep 1; echo second'], { stream: true });
+      return Date.now();
+    });
+    assert.deepEqual(
+      seen.map((s) => s.line),
+      ['first', 'second'],
+    );
+    assert.ok(ended - seen[0]!.at >= 900, 'the first line arrived while the command still ran');
   });
 
   it('streams only the streaming command, line by line, and logs each argv', async () => {

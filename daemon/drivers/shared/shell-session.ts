@@ -10,6 +10,7 @@
  * output overrun kills the session's process group, and the next command opens a new session.
  */
 import { randomBytes } from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
 import { PvepatchError } from '../../core/errors.js';
 import { Capture, DEFAULT_MAX_OUTPUT, type ExecResult, type LiveProcess, type OutputStream } from '../../core/exec.js';
 
@@ -86,9 +87,20 @@ export class SectionReader {
   /** Up to 4 KiB of what was dropped before the begin marker (pct's own complaint, for errors). */
   stray = '';
 
+  /** Bytes at the start of `pending` already handed to `live`. */
+  private liveSent = 0;
+  /** The last byte handed to `live` (10 = a line just ended; also at the start). */
+  private lastLive = 10;
+
+  /**
+   * `content` gets the exact output, held back by less than a marker; `live` gets it at once for
+   * streaming (only a newline that may start the end marker waits, and only when it would not end
+   * a line), so a line printed before a long pause reaches the log without waiting for more output.
+   */
   constructor(
     nonce: string,
     private readonly content: (chunk: Buffer) => void,
+    private readonly live: (chunk: Buffer) => void = () => {},
   ) {
     this.begin = Buffer.from(`B${nonce}\n`);
     this.end = Buffer.from(`\nE${nonce}`);
@@ -116,13 +128,19 @@ export class SectionReader {
     if (this.state === 'in') {
       const at = this.pending.indexOf(this.end);
       if (at < 0) {
+        this.sendLive(this.liveLimit());
         const keep = this.end.length - 1;
         if (this.pending.length > keep) {
-          this.content(this.pending.subarray(0, this.pending.length - keep));
-          this.pending = this.pending.subarray(this.pending.length - keep);
+          const n = this.pending.length - keep;
+          this.content(this.pending.subarray(0, n));
+          this.pending = this.pending.subarray(n);
+          this.liveSent = Math.max(0, this.liveSent - n);
         }
         return;
       }
+      this.sendLive(at);
+      // the marker's newline ends the command's last line when the command did not
+      if (this.liveSent <= at && this.lastLive !== 10) this.live(this.end.subarray(0, 1));
       if (at > 0) this.content(this.pending.subarray(0, at));
       this.pending = this.pending.subarray(at + this.end.length);
       this.state = 'trailer';
@@ -135,6 +153,26 @@ export class SectionReader {
     this.trailer = this.pending.subarray(0, nl).toString('latin1').trim();
     this.pending = Buffer.alloc(0);
     this.state = 'done';
+  }
+
+  /**
+   * How much of `pending` may be streamed: all of it, unless its tail after the last newline could
+   * be the start of the end marker; that newline itself is streamed when it ends a line.
+   */
+  private liveLimit(): number {
+    const p = this.pending;
+    const nl = p.lastIndexOf(10);
+    if (nl < 0 || p.length - nl >= this.end.length) return p.length;
+    if (!p.subarray(nl).equals(this.end.subarray(0, p.length - nl))) return p.length;
+    const before = nl > 0 ? p[nl - 1] : nl >= this.liveSent ? this.lastLive : 10;
+    return before === 10 ? nl : nl + 1;
+  }
+
+  private sendLive(to: number): void {
+    if (to <= this.liveSent) return;
+    this.live(this.pending.subarray(this.liveSent, to));
+    this.lastLive = this.pending[to - 1]!;
+    this.liveSent = to;
   }
 
   /** The pending bytes that never became content (a shell that died before its begin marker). */
@@ -197,21 +235,24 @@ export class ShellSession {
     return new Promise<ExecResult>((resolve, reject) => {
       const caps = { stdout: new Capture(max), stderr: new Capture(max) };
       const content = (stream: OutputStream) => (chunk: Buffer) => {
-        const text = caps[stream].push(chunk);
-        if (text && opts.onOutput) {
-          try {
-            opts.onOutput(stream, text);
-          } catch {
-            // a failing log writer must not take the command down
-          }
-        }
+        caps[stream].push(chunk);
         if (caps[stream].overflowed && (opts.overflow ?? 'kill') === 'kill') this.proc?.kill();
+      };
+      const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+      const live = (stream: OutputStream) => (chunk: Buffer) => {
+        if (!opts.onOutput || caps[stream].overflowed) return;
+        const text = decoders[stream].write(chunk);
+        try {
+          if (text) opts.onOutput(stream, text);
+        } catch {
+          // a failing log writer must not take the command down
+        }
       };
       const run: Running = {
         argv,
         readers: {
-          stdout: new SectionReader(nonce, content('stdout')),
-          stderr: new SectionReader(nonce, content('stderr')),
+          stdout: new SectionReader(nonce, content('stdout'), live('stdout')),
+          stderr: new SectionReader(nonce, content('stderr'), live('stderr')),
         },
         caps,
         started: Date.now(),
