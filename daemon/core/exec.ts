@@ -113,57 +113,41 @@ export class Capture {
  * only when the program cannot be started at all.
  */
 export function execArgv(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  const [file, ...args] = argv;
-  if (!file) throw new PvepatchError('internal', 'unable to run command - empty argv');
   const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      env: opts.env ?? MINIMAL_ENV,
-      cwd: opts.cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
-    const cap = { stdout: new Capture(max), stderr: new Capture(max) };
-    let timedOut = false;
-    let killed = false;
-    let timer: NodeJS.Timeout | undefined;
-    const kill = () => {
-      if (killed) return;
-      killed = true;
-      signalGroup(child.pid, 'SIGTERM');
-      setTimeout(() => signalGroup(child.pid, 'SIGKILL'), 2000).unref();
-    };
-    const emit = (stream: OutputStream, text: string) => {
-      if (text === '' || !opts.onOutput) return;
-      try {
-        opts.onOutput(stream, text);
-      } catch {
-        // a failing log writer must not take the command (or the daemon) down with it
-      }
-    };
-    const collect = (stream: OutputStream) => (chunk: Buffer) => {
+  const cap = { stdout: new Capture(max), stderr: new Capture(max) };
+  let timedOut = false;
+  const emit = (stream: OutputStream, text: string) => {
+    if (text === '' || !opts.onOutput) return;
+    try {
+      opts.onOutput(stream, text);
+    } catch {
+      // a failing log writer must not take the command (or the daemon) down with it
+    }
+  };
+  const child = spawnLive(
+    argv,
+    (stream, chunk) => {
       emit(stream, cap[stream].push(chunk));
-      if (cap[stream].overflowed && (opts.overflow ?? 'kill') === 'kill') kill();
-    };
-    child.stdout.on('data', collect('stdout'));
-    child.stderr.on('data', collect('stderr'));
-    child.stdin.on('error', () => {}); // the program may exit before reading its input
-    child.on('error', (err) => {
-      if (timer) clearTimeout(timer);
-      reject(new UnreachableError(`unable to run '${file}' - ${err.message}`, { cause: err }));
-    });
-    child.on('exit', () => {
-      // after a kill, a grandchild may still hold the pipes open; stop waiting for it
-      if (!killed) return;
-      child.stdout.destroy();
-      child.stderr.destroy();
-    });
-    child.on('close', (exitCode, signal) => {
-      if (timer) clearTimeout(timer);
+      if (cap[stream].overflowed && (opts.overflow ?? 'kill') === 'kill') child.kill();
+    },
+    { ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) },
+  );
+  const timer =
+    opts.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          child.kill();
+        }, opts.timeoutMs);
+  child.write(opts.input ?? '');
+  child.end();
+  return child.exited.then(
+    ({ exitCode, signal }) => {
+      clearTimeout(timer);
       emit('stdout', cap.stdout.end());
       emit('stderr', cap.stderr.end());
-      resolve({
+      return {
         exitCode,
         signal,
         stdout: cap.stdout.text(),
@@ -172,19 +156,16 @@ export function execArgv(argv: readonly string[], opts: ExecOptions = {}): Promi
         durationMs: Date.now() - started,
         timedOut,
         bytes: { stdout: cap.stdout.bytes, stderr: cap.stderr.bytes },
-      });
-    });
-    if (opts.timeoutMs !== undefined) {
-      timer = setTimeout(() => {
-        timedOut = true;
-        kill();
-      }, opts.timeoutMs);
-    }
-    child.stdin.end(opts.input ?? '');
-  });
+      };
+    },
+    (err: unknown) => {
+      clearTimeout(timer);
+      throw err;
+    },
+  );
 }
 
-/** A long-lived child (a guest shell) whose stdin stays open; its process group is killed as one. */
+/** A child whose stdin stays open until `end()` (a guest shell); its process group is killed as one. */
 export interface LiveProcess {
   write(text: string): void;
   /** Closes stdin: a shell reading its script from it exits after its last command. */
@@ -194,37 +175,50 @@ export interface LiveProcess {
   readonly exited: Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>;
 }
 
+export interface SpawnOptions {
+  /** The child's whole environment; default MINIMAL_ENV, never the daemon's own. */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /**
+   * After the child exits, how long to keep reading pipes that a process it started still holds
+   * open; default: until they close. After a kill they are never waited for.
+   */
+  lingerMs?: number;
+}
+
 /**
- * Starts argv (never through a shell) in its own process group with the minimal environment and
- * hands its output chunks, unbuffered and undecoded, to `onData`. Throws UnreachableError (through
- * `exited`) when the program cannot be started.
+ * Starts argv (never through a shell) in its own process group and hands its output chunks,
+ * undecoded, to `onData`. `exited` rejects with UnreachableError when the program cannot start.
  */
 export function spawnLive(
   argv: readonly string[],
   onData: (stream: OutputStream, chunk: Buffer) => void,
-  env: NodeJS.ProcessEnv = MINIMAL_ENV,
+  opts: SpawnOptions = {},
 ): LiveProcess {
   const [file, ...args] = argv;
   if (!file) throw new PvepatchError('internal', 'unable to run command - empty argv');
-  const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const child = spawn(file, args, {
+    env: opts.env ?? MINIMAL_ENV,
+    cwd: opts.cwd,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
   let killed = false;
   child.stdout.on('data', (c: Buffer) => onData('stdout', c));
   child.stderr.on('data', (c: Buffer) => onData('stderr', c));
-  child.stdin.on('error', () => {}); // the shell may be gone before it reads
+  child.stdin.on('error', () => {}); // the program may exit before reading its input
   const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.on('error', (err) =>
       reject(new UnreachableError(`unable to run '${file}' - ${err.message}`, { cause: err })),
     );
     child.on('exit', () => {
-      // a process the shell started may hold the pipes open; read briefly, then stop waiting for it
-      const hold = setTimeout(
-        () => {
-          child.stdout.destroy();
-          child.stderr.destroy();
-        },
-        killed ? 0 : 200,
-      );
-      hold.unref();
+      // after a kill (or the linger), a grandchild may still hold the pipes open; stop waiting for it
+      const linger = killed ? 0 : opts.lingerMs;
+      if (linger === undefined) return;
+      setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, linger).unref();
     });
     child.on('close', (exitCode, signal) => resolve({ exitCode, signal }));
   });

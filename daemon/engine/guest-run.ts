@@ -65,7 +65,6 @@ export async function runGuest(
     for (const { stage, pool } of stages) {
       if (held?.pool !== pool) {
         held?.release();
-        held = undefined;
         const asked = Date.now();
         held = { pool, release: await pools[pool].acquire() };
         ctx.timing.queuedMs += Date.now() - asked;

@@ -34,6 +34,4 @@ export interface Transport {
    * transport cannot keep a shell open, and then every command is its own exec.
    */
   openSession?(): ShellSession;
-  /** The error for a command that did not exit within its timeout ("… in CT 101 - no exit after 30s"). */
-  timeoutError?(argv: readonly string[], timeoutMs: number): Error;
 }

@@ -20,12 +20,15 @@ function localShell(): Transport & { sessions: number } {
       execArgv(argv, o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
     openSession() {
       t.sessions++;
-      return new ShellSession(
-        (onData) => spawnLive(['/bin/sh', '-s'], onData),
-        (argv, res) => {
-          throw new UnreachableError(`shell ended during '${argv[0]}' (exit ${res.exitCode}, ${res.signal})`);
-        },
-      );
+      return new ShellSession((onData) => spawnLive(['/bin/sh', '-s'], onData, { lingerMs: 200 }), {
+        timedOut: (argv, ms) =>
+          new PvepatchError(
+            'timeout',
+            `unable to run '${argv[0]}' in the guest - no exit after ${Math.ceil(ms / 1000)}s`,
+          ),
+        endedEarly: (argv, res) =>
+          new UnreachableError(`shell ended during '${argv[0]}' (exit ${res.exitCode}, ${res.signal})`),
+      });
     },
   };
   return t;

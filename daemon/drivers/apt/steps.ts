@@ -62,14 +62,20 @@ export async function simulate(ctx: DriverContext): Promise<parse.Simulation & {
 }
 
 export async function readVersions(ctx: DriverContext): Promise<Map<string, string>> {
-  return (await readState(ctx)).versions;
+  return parse.parseDpkgQuery(await queryPackages(ctx));
 }
 
 /** Installed versions and the admin's holds from one `dpkg-query` (the hold is the selection state). */
 export async function readState(ctx: DriverContext): Promise<{ versions: Map<string, string>; holds: string[] }> {
+  const stdout = await queryPackages(ctx);
+  return { versions: parse.parseDpkgQuery(stdout), holds: parse.parseDpkgHolds(stdout) };
+}
+
+/** `dpkg-query -W`: one line per known package with its version and status. */
+async function queryPackages(ctx: DriverContext): Promise<string> {
   const res = await ctx.exec.run(cmd.versionsCommand());
   if (res.exitCode !== 0) throw aptFailure('read installed versions', res, 0);
-  return { versions: parse.parseDpkgQuery(res.stdout), holds: parse.parseDpkgHolds(res.stdout) };
+  return res.stdout;
 }
 
 export async function audit(ctx: DriverContext): Promise<parse.AuditResult> {

@@ -94,8 +94,6 @@ export class GuestExec {
       let res: ExecResult;
       if (session) {
         res = await session.run(argv, o);
-        if (!session.alive && this.session === session) this.session = undefined;
-        if (res.timedOut) throw this.transport.timeoutError?.(argv, timeoutMs) ?? timeoutError(argv, timeoutMs);
       } else {
         this.roundTrips++;
         res = await this.transport.exec(argv, { ...o, ...(opts.input === undefined ? {} : { input: opts.input }) });
@@ -139,13 +137,6 @@ export class GuestExec {
     const max = this.s.maxLineLength ?? DEFAULT_MAX_LINE;
     return { stdout: new LineSplitter(max, emit), stderr: new LineSplitter(max, emit) };
   }
-}
-
-function timeoutError(argv: readonly string[], timeoutMs: number): PvepatchError {
-  return new PvepatchError(
-    'timeout',
-    `unable to run '${commandName(argv)}' in the guest - no exit after ${Math.ceil(timeoutMs / 1000)}s`,
-  );
 }
 
 function overflowError(argv: readonly string[], max: number, res: ExecResult): PvepatchError {

@@ -21,8 +21,15 @@ export interface SessionRunOptions {
   onOutput?: (stream: OutputStream, chunk: string) => void;
 }
 
-/** What the transport says when the shell ended before a command finished (pct's own refusals). */
-export type EndedEarly = (argv: readonly string[], res: ExecResult) => ExecResult;
+/**
+ * The transport's own errors, so a command in a session fails exactly as a standalone exec would:
+ * one that did not exit within its timeout, and one whose shell ended before the command did
+ * (pct's refusal to enter, or a container that went away).
+ */
+export interface SessionErrors {
+  timedOut(argv: readonly string[], timeoutMs: number): Error;
+  endedEarly(argv: readonly string[], res: ExecResult): Error;
+}
 
 /** Builtins that would change or end the session's shell itself; never sent as a command. */
 const SHELL_STATE_BUILTINS = new Set([
@@ -188,6 +195,7 @@ export class SectionReader {
 
 interface Running {
   argv: readonly string[];
+  timeoutMs: number;
   readers: Record<OutputStream, SectionReader>;
   caps: Record<OutputStream, Capture>;
   started: number;
@@ -202,20 +210,16 @@ export class ShellSession {
   private current: Running | undefined;
   /** Output outside any command (pct's own complaint when it cannot enter), kept small. */
   private stray = '';
-  private ended: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
-  private proc: LiveProcess | undefined;
+  private ended = false;
+  private readonly proc: LiveProcess;
 
-  /**
-   * `spawn` starts the shell and routes its output here; `endedEarly` turns the result of a shell
-   * that ended mid-command into the transport's error (or returns it as the command's result).
-   */
+  /** `spawn` starts the shell and routes its output here; `errors` are the transport's. */
   constructor(
     spawn: (onData: (stream: OutputStream, chunk: Buffer) => void) => LiveProcess,
-    private readonly endedEarly: EndedEarly,
+    private readonly errors: SessionErrors,
   ) {
-    const proc = spawn((stream, chunk) => this.data(stream, chunk));
-    this.proc = proc;
-    proc.exited.then(
+    this.proc = spawn((stream, chunk) => this.data(stream, chunk));
+    this.proc.exited.then(
       (how) => this.exit(how),
       (err) => this.fail(err),
     );
@@ -223,7 +227,7 @@ export class ShellSession {
 
   /** False once the shell ended (or was killed); the caller opens a new session. */
   get alive(): boolean {
-    return this.ended === undefined && this.proc !== undefined;
+    return !this.ended;
   }
 
   run(argv: readonly string[], opts: SessionRunOptions): Promise<ExecResult> {
@@ -236,7 +240,7 @@ export class ShellSession {
       const caps = { stdout: new Capture(max), stderr: new Capture(max) };
       const content = (stream: OutputStream) => (chunk: Buffer) => {
         caps[stream].push(chunk);
-        if (caps[stream].overflowed && (opts.overflow ?? 'kill') === 'kill') this.proc?.kill();
+        if (caps[stream].overflowed && (opts.overflow ?? 'kill') === 'kill') this.proc.kill();
       };
       const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
       const live = (stream: OutputStream) => (chunk: Buffer) => {
@@ -250,6 +254,7 @@ export class ShellSession {
       };
       const run: Running = {
         argv,
+        timeoutMs: opts.timeoutMs,
         readers: {
           stdout: new SectionReader(nonce, content('stdout'), live('stdout')),
           stderr: new SectionReader(nonce, content('stderr'), live('stderr')),
@@ -262,32 +267,27 @@ export class ShellSession {
       };
       run.timer = setTimeout(() => {
         run.timedOut = true;
-        this.proc?.kill();
+        this.proc.kill();
       }, opts.timeoutMs);
       this.current = run;
-      this.proc?.write(line);
+      this.proc.write(line);
     });
   }
 
   /** Closes stdin and waits for the shell to exit; kills it if it does not within `graceMs`. */
   async close(graceMs = 5000): Promise<void> {
-    const proc = this.proc;
-    if (!proc || this.ended) return;
-    proc.end();
-    const timer = setTimeout(() => proc.kill(), graceMs);
-    await proc.exited.catch(() => {});
+    if (this.ended) return;
+    this.proc.end();
+    const timer = setTimeout(() => this.proc.kill(), graceMs);
+    await this.proc.exited.catch(() => {});
     clearTimeout(timer);
-  }
-
-  /** Kills the shell at once (a stop, or a guest that no longer answers). */
-  kill(): void {
-    this.proc?.kill();
   }
 
   private data(stream: OutputStream, chunk: Buffer): void {
     const run = this.current;
     if (!run) {
-      if (stream === 'stderr' && this.stray.length < 4096) this.stray += chunk.toString('utf8').slice(0, 4096);
+      if (stream === 'stderr' && this.stray.length < 4096)
+        this.stray += chunk.toString('utf8').slice(0, 4096 - this.stray.length);
       return;
     }
     run.readers[stream].push(chunk);
@@ -314,34 +314,25 @@ export class ShellSession {
     };
   }
 
+  /** The shell is gone: a command still running ends with its timeout, its overrun or the transport's error. */
   private exit(how: { exitCode: number | null; signal: NodeJS.Signals | null }): void {
-    this.ended = how;
+    this.ended = true;
     const run = this.current;
     if (!run) return;
     clearTimeout(run.timer);
     this.current = undefined;
-    const res = this.result(run, null, how.signal ?? 'SIGKILL');
-    if (run.timedOut || res.truncated) {
-      run.resolve(res);
-      return;
-    }
-    // the shell is gone before the command's end marker: the transport decides what that means
-    const early: ExecResult = {
-      ...res,
-      exitCode: how.exitCode,
-      signal: how.signal,
-      stderr: `${this.stray}${run.readers.stderr.unread}${res.stderr}`,
-    };
-    try {
-      const said = this.endedEarly(run.argv, early);
-      run.resolve(said);
-    } catch (err) {
-      run.reject(err);
+    const res = this.result(run, null, 'SIGKILL');
+    if (run.timedOut) run.reject(this.errors.timedOut(run.argv, run.timeoutMs));
+    else if (res.truncated) run.resolve(res);
+    else {
+      // what the transport sees of a shell that ended before the command's end marker
+      const stderr = `${this.stray}${run.readers.stderr.unread}${res.stderr}`;
+      run.reject(this.errors.endedEarly(run.argv, { ...res, ...how, stderr }));
     }
   }
 
   private fail(err: unknown): void {
-    this.ended = { exitCode: null, signal: null };
+    this.ended = true;
     const run = this.current;
     if (!run) return;
     clearTimeout(run.timer);

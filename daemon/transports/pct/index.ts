@@ -54,13 +54,13 @@ export class PctTransport implements Transport {
   openSession(): ShellSession {
     this.assertLocal();
     const argv = pctExecArgv(this.opts.pctPath, this.guest.vmid, ['/bin/sh', '-s']);
-    return new ShellSession(
-      (onData) => spawnLive(argv, onData),
-      (cmd, res) => this.endedEarly(cmd, res),
-    );
+    return new ShellSession((onData) => spawnLive(argv, onData, { lingerMs: 200 }), {
+      timedOut: (cmd, ms) => this.timeoutError(cmd, ms),
+      endedEarly: (cmd, res) => this.endedEarly(cmd, res),
+    });
   }
 
-  timeoutError(argv: readonly string[], timeoutMs: number): PvepatchError {
+  private timeoutError(argv: readonly string[], timeoutMs: number): PvepatchError {
     return new PvepatchError(
       'timeout',
       `unable to run '${commandName(argv)}' in CT ${this.guest.vmid} - no exit after ${Math.ceil(timeoutMs / 1000)}s`,
@@ -68,12 +68,12 @@ export class PctTransport implements Transport {
   }
 
   /** The shell ended before the command's end marker: pct could not enter, or the container went away. */
-  private endedEarly(argv: readonly string[], res: ExecResult): never {
+  private endedEarly(argv: readonly string[], res: ExecResult): UnreachableError {
     const { vmid } = this.guest;
     const reason = unreachableReason(res.exitCode, res.stderr);
-    if (reason) throw new UnreachableError(`unable to enter CT ${vmid} - ${reason}`);
+    if (reason) return new UnreachableError(`unable to enter CT ${vmid} - ${reason}`);
     const how = res.exitCode === null ? `signal ${res.signal}` : `exit code ${res.exitCode}`;
-    throw new UnreachableError(
+    return new UnreachableError(
       `unable to finish '${commandName(argv)}' in CT ${vmid} - the guest shell ended first (${how}); is the container still running?`,
     );
   }
