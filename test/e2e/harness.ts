@@ -37,7 +37,7 @@ export interface Env {
   cli(...argv: string[]): Promise<CliResult>;
   /** Writes another config file (same lab/sim) with some keys changed; returns its path. */
   writeConfig(name: string, overrides: Record<string, string | undefined>): string;
-  /** Stops the in-process daemon and starts it again with these keys changed in its config file. */
+  /** Stops the daemon (in-process or its own process) and starts it again with these keys changed in its config file. */
   restartDaemon(overrides: Record<string, string | undefined>): Promise<void>;
   close(): Promise<void>;
 }
@@ -138,9 +138,13 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
     cli: (...argv) => runCli(['--config', configPath, ...argv]),
     writeConfig,
     async restartDaemon(overrides) {
-      if (!daemon) throw new Error('restartDaemon needs the in-process daemon');
-      await daemon.stop();
+      await daemon?.stop();
+      await proc?.stop();
       writeConfig('pvepatch.conf', overrides);
+      if (proc) {
+        proc = await DaemonProcess.start(configPath, opts.bundle ? { bundle: opts.bundle } : {});
+        return;
+      }
       daemon = new Daemon(
         loadConfig({ path: configPath, env: {} }),
         createLogger((l) => daemonLog.push(l)),

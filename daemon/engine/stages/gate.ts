@@ -13,6 +13,9 @@ export const gate: Stage = {
   async run(ctx) {
     const { guest } = ctx.target;
     const label = `${guest.type === 'lxc' ? 'CT' : 'VM'} ${guest.vmid}`;
+    // the backup lists are read while the config is: a lock in the config still decides first
+    const backupsRead = runningBackupsFor(ctx.svc.client, guest);
+    backupsRead.catch(() => {}); // a lock thrown below leaves this answer unread
     const cfg = await guestConfig(ctx.svc.client, guest);
     if (cfg.ostype) ctx.ostype = cfg.ostype;
     if (cfg.lock) {
@@ -22,7 +25,7 @@ export const gate: Stage = {
         `unable to patch ${label} - ${guest.type === 'lxc' ? 'CT' : 'VM'} is locked (${cfg.lock}); retry when it is released`,
       );
     }
-    const backups = await runningBackupsFor(ctx.svc.client, guest);
+    const backups = await backupsRead;
     if (backups.length > 0) {
       throw new PvepatchError(
         'backup-running',
