@@ -4,10 +4,15 @@ import { build } from 'esbuild';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 mkdirSync('dist', { recursive: true });
+// CommonJS dependencies get a `require` and, through `define` below, `__dirname`/`__filename` (ssh2
+// reads `__dirname` when it loads); both name the bundle's own location.
 const banner = [
   '#!/usr/bin/env node',
   "import { createRequire as __pvepatchCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __pvepatchFileURLToPath } from 'node:url';",
   'const require = __pvepatchCreateRequire(import.meta.url);',
+  'const __pvepatchFilename = __pvepatchFileURLToPath(import.meta.url);',
+  "const __pvepatchDirname = __pvepatchFilename.slice(0, __pvepatchFilename.lastIndexOf('/'));",
 ].join('\n');
 
 await build({
@@ -21,7 +26,13 @@ await build({
   sourcemap: 'linked',
   legalComments: 'external',
   banner: { js: banner },
-  define: { __PVEPATCH_VERSION__: JSON.stringify(pkg.version) },
+  define: {
+    __PVEPATCH_VERSION__: JSON.stringify(pkg.version),
+    __dirname: '__pvepatchDirname',
+    __filename: '__pvepatchFilename',
+  },
+  // ssh2's optional native add-ons (cpu-features, sshcrypto.node): loaded in try/catch, so the bundle
+  // runs without them on node's own crypto
   external: ['cpu-features', '*.node'],
   logLevel: 'warning',
 });

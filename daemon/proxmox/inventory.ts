@@ -59,7 +59,25 @@ export async function listGuests(client: ProxmoxClient): Promise<Guest[]> {
   return parseResources(await client.get('/cluster/resources', { type: 'vm' }));
 }
 
-const GuestConfig = z.looseObject({ lock: z.string().optional(), ostype: z.string().optional() });
+const GuestConfig = z.looseObject({
+  lock: z.string().optional(),
+  ostype: z.string().optional(),
+  agent: z.union([z.string(), z.number()]).optional(),
+});
+
+/**
+ * Whether a VM config enables the guest agent: `agent: 1`, `agent: enabled=1,fstrim_cloned_disks=1`
+ * or `agent: 1,type=virtio` (qemu-server's property string, the first key may be implicit).
+ */
+export function agentEnabled(agent: string | number | undefined): boolean {
+  if (agent === undefined) return false;
+  for (const part of String(agent).split(',')) {
+    const eq = part.indexOf('=');
+    const [key, value] = eq < 0 ? ['enabled', part] : [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
+    if (key === 'enabled') return value === '1' || value === 'yes' || value === 'true' || value === 'on';
+  }
+  return false;
+}
 
 export async function guestConfig(client: ProxmoxClient, g: Pick<Guest, 'node' | 'type' | 'vmid'>) {
   return GuestConfig.parse(await client.get(`/nodes/${encodeURIComponent(g.node)}/${g.type}/${g.vmid}/config`));

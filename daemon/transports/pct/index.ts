@@ -1,7 +1,7 @@
 import { PvepatchError, UnreachableError } from '../../core/errors.js';
 import { commandName, type ExecResult, execArgv, spawnLive } from '../../core/exec.js';
 import { ShellSession } from '../../drivers/shared/shell-session.js';
-import type { GuestRef, Transport, TransportExecOptions } from '../types.js';
+import type { GuestRef, Transport, TransportDef, TransportExecOptions } from '../types.js';
 import { pctExecArgv } from './commands.js';
 
 export interface PctOptions {
@@ -101,3 +101,17 @@ function unreachableReason(code: number | null, stderr: string): string | undefi
     .map((l) => l.trim())
     .find((l) => PCT_REFUSALS.some((r) => l.includes(r)));
 }
+
+/** Containers on this node, entered with the node's own `pct`. */
+export const pct: TransportDef = {
+  name: 'pct',
+  types: ['lxc'],
+  refuses: (g, env) =>
+    g.node === env.node ? null : `CT runs on node '${g.node}'; pct reaches only this node ('${env.node}')`,
+  create: (g, env) =>
+    new PctTransport(g, {
+      pctPath: env.config.pct,
+      localNode: env.node,
+      defaultTimeoutMs: env.config.exec_timeout * 1000,
+    }),
+};
