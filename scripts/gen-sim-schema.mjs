@@ -31,7 +31,32 @@ for (const type of ['lxc', 'qemu']) {
   WANTED[`${vm}/snapshot`] = ['GET', 'POST'];
   WANTED[`${vm}/snapshot/{snapname}`] = ['GET', 'DELETE'];
   WANTED[`${vm}/snapshot/{snapname}/rollback`] = ['POST'];
+  WANTED[`${vm}/status/reboot`] = ['POST'];
 }
+WANTED['/nodes/{node}/qemu/{vmid}/config'] = ['GET', 'PUT'];
+WANTED['/nodes/{node}/vzdump'] = ['POST'];
+WANTED['/nodes/{node}/qemu/{vmid}/agent/ping'] = ['POST'];
+WANTED['/nodes/{node}/qemu/{vmid}/agent/exec'] = ['POST'];
+WANTED['/nodes/{node}/qemu/{vmid}/agent/exec-status'] = ['GET'];
+WANTED['/nodes/{node}/qemu/{vmid}/agent/get-osinfo'] = ['GET'];
+
+/**
+ * Named formats test/sim/schema-validate.ts verifies (also with `-list`/`-opt`). Other named formats are
+ * kept as `formatUnchecked` (the value is taken as it is); property-string formats (a hash of keys) become
+ * `propertyString` with the keys' types, enums, aliases and default key.
+ */
+const KNOWN_FORMATS = new Set(['pve-node', 'pve-vmid', 'pve-configid', 'pve-task-status-type']);
+const PROPERTY_KEYS = [
+  'type',
+  'enum',
+  'optional',
+  'default_key',
+  'alias',
+  'minimum',
+  'maximum',
+  'maxLength',
+  'pattern',
+];
 
 /** Parameter keys the validator understands; everything else (descriptions, typetext…) is dropped. */
 const PARAM_KEYS = [
@@ -55,15 +80,41 @@ function indexByPath(nodes, index = new Map()) {
   return index;
 }
 
+function knownFormat(format) {
+  return KNOWN_FORMATS.has(format.replace(/-(list|opt)$/, ''));
+}
+
+function propertyString(name, format) {
+  const out = {};
+  for (const key of Object.keys(format).sort()) {
+    const prop = {};
+    for (const k of PROPERTY_KEYS) {
+      if (format[key][k] === undefined) continue;
+      prop[k] = k === 'optional' || k === 'default_key' ? Boolean(format[key][k]) : format[key][k];
+    }
+    if (format[key].format !== undefined && typeof format[key].format === 'string')
+      prop.formatUnchecked = format[key].format;
+    out[key] = prop;
+  }
+  if (Object.keys(out).length === 0) throw new Error(`parameter '${name}' has an empty property-string format`);
+  return out;
+}
+
 function param(name, schema) {
   const out = {};
   for (const key of PARAM_KEYS) {
     if (schema[key] === undefined) continue;
     if (key === 'format' && typeof schema.format !== 'string') {
-      throw new Error(`parameter '${name}' has a property-string format; the simulator does not validate those`);
+      out.propertyString = propertyString(name, schema.format);
+      continue;
+    }
+    if (key === 'format' && !knownFormat(schema.format)) {
+      out.formatUnchecked = schema.format;
+      continue;
     }
     out[key] = key === 'optional' ? Boolean(schema[key]) : schema[key];
   }
+  if (schema.type === 'array') out.items = { type: schema.items?.type ?? 'string' };
   return out;
 }
 

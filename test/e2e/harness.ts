@@ -8,7 +8,7 @@ import { createLogger } from '../../daemon/core/logger.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { Lab, type LabGuestSpec } from '../guests/lab.js';
 import { startSim } from '../sim/server.js';
-import type { Sim, SimGuest } from '../sim/types.js';
+import type { AgentBackend, PowerBackend, Sim, SimGuest, SimOptions } from '../sim/types.js';
 import { DaemonProcess } from './daemon-process.js';
 
 export const TOKEN_ID = 'pvepatch@pve!daemon';
@@ -42,8 +42,19 @@ export interface Env {
   close(): Promise<void>;
 }
 
+/** A lab guest that the simulator shows as a qemu VM (`kind: 'vm'` is implied). */
+export interface EnvVm extends LabGuestSpec {
+  /** The VM's `agent` config value (default `1`); `false` leaves it out (agent not configured). */
+  agent?: string | false;
+}
+
 export interface EnvOptions {
+  /** Lab guests; those with `kind: 'vm'` become qemu VMs (agent `1`), the others containers. */
   guests: LabGuestSpec[];
+  /** More lab guests shown as qemu VMs on pve1, reached through the QEMU guest agent. */
+  vms?: EnvVm[];
+  /** Simulator options on top of the harness's (e.g. `agentTimeoutMs`, `agentBootDelayMs`, `agentMaxOutput`). */
+  sim?: Partial<Pick<SimOptions, 'agentTimeoutMs' | 'agentBootDelayMs' | 'agentMaxOutput' | 'taskDelayMs'>>;
   /** Guests the API knows that have no root in the lab (templates, VMs, stopped CTs). */
   apiOnlyGuests?: SimGuest[];
   config?: Record<string, string>;
@@ -63,12 +74,37 @@ export async function runCli(argv: string[]): Promise<CliResult> {
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
+/** The backends of the lab for its own guests; API-only guests get a plain simulated power cycle. */
+function labBackends(lab: Lab, vmids: Set<number>): { agent: AgentBackend; power: PowerBackend } {
+  const agent: AgentBackend = {
+    exec: (vmid, argv, o) => {
+      if (!vmids.has(vmid)) return Promise.reject(new Error(`VM ${vmid} has no lab guest to run it`));
+      return lab.agentBackend.exec(vmid, argv, o);
+    },
+    alive: async (vmid) => !vmids.has(vmid) || lab.agentBackend.alive(vmid),
+    restart: async (vmid) => (vmids.has(vmid) ? lab.agentBackend.restart(vmid) : undefined),
+    osinfo: async (vmid) => (vmids.has(vmid) ? lab.agentBackend.osinfo(vmid) : {}),
+  };
+  const power: PowerBackend = {
+    reboot: async (vmid, o) => {
+      if (vmids.has(vmid)) return lab.powerBackend.reboot(vmid, o);
+      return { started: o.noReturn ? new Promise<void>(() => {}) : Promise.resolve() };
+    },
+    uptime: async (vmid) => (vmids.has(vmid) ? lab.powerBackend.uptime(vmid) : undefined),
+    running: async (vmid) => !vmids.has(vmid) || lab.powerBackend.running(vmid),
+  };
+  return { agent, power };
+}
+
 export async function startEnv(opts: EnvOptions): Promise<Env> {
   const dir = mkdtempSync(join(tmpdir(), 'pvepatch-e2e-'));
-  const lab = await Lab.create({ dir: join(dir, 'lab'), guests: opts.guests, repo: 'v2' });
+  const vms: EnvVm[] = [...opts.guests.filter((g) => g.kind === 'vm'), ...(opts.vms ?? [])];
+  const cts = opts.guests.filter((g) => g.kind !== 'vm');
+  const labGuests: LabGuestSpec[] = [...cts, ...vms.map(({ agent: _agent, ...g }) => ({ ...g, kind: 'vm' as const }))];
+  const lab = await Lab.create({ dir: join(dir, 'lab'), guests: labGuests, repo: 'v2' });
   const secret = randomUUID();
   const simGuests: SimGuest[] = [
-    ...opts.guests.map((g) => ({
+    ...cts.map((g) => ({
       vmid: g.vmid,
       type: 'lxc' as const,
       node: 'pve1',
@@ -77,6 +113,16 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
       ostype: OSTYPE[g.flavour ?? 'debian'],
       tags: ['demo'],
     })),
+    ...vms.map((g) => ({
+      vmid: g.vmid,
+      type: 'qemu' as const,
+      node: 'pve1',
+      name: g.hostname ?? `vm${g.vmid}`,
+      status: g.status ?? ('running' as const),
+      ostype: 'l26',
+      tags: ['demo'],
+      config: (g.agent === false ? {} : { agent: g.agent ?? '1' }) as Record<string, string | number>,
+    })),
     ...(opts.apiOnlyGuests ?? []),
   ];
   const sim = await startSim({
@@ -84,6 +130,8 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
     guests: simGuests,
     tokens: [{ id: TOKEN_ID, secret }],
     backend: lab.snapshotBackend,
+    ...labBackends(lab, new Set(labGuests.map((g) => g.vmid))),
+    ...opts.sim,
   });
   const token = `${TOKEN_ID}=${secret}`;
   const base: Record<string, string | undefined> = {

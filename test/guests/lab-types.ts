@@ -5,6 +5,11 @@ export type GuestStatus = 'running' | 'stopped';
 
 export interface LabGuestSpec {
   vmid: number;
+  /**
+   * 'ct' (default): a container reached with the pct shim. 'vm': the same kind of guest root, meant to be
+   * reached through the QEMU guest agent (`lab.agentBackend`); `startEnv` registers it as a qemu guest.
+   */
+  kind?: 'ct' | 'vm';
   hostname?: string;
   status?: GuestStatus;
   /**

@@ -34,6 +34,7 @@ import {
 } from './lab-setup.js';
 import { LabSnapshots, type SnapshotBackend } from './lab-snapshots.js';
 import type { GuestStatus, LabExecOptions, LabGuestSpec, LabOptions } from './lab-types.js';
+import { LabAgentBackend, LabPowerBackend } from './lab-vm.js';
 import { type RunResult, run, runOk } from './run.js';
 
 /** The bash pct shim that the lab's `<dir>/bin/pct` wrapper runs. */
@@ -48,6 +49,10 @@ export class Lab {
   readonly pctPath: string;
   /** Real snapshots of guest roots (copies of the overlay upper dir). */
   readonly snapshotBackend: SnapshotBackend;
+  /** The QEMU guest agent of the lab's guests (guest-exec through their namespaces; see lab-vm.ts). */
+  readonly agentBackend: LabAgentBackend;
+  /** Reboots (stop + start of the namespaces) and uptime of the lab's guests, VMs and containers alike. */
+  readonly powerBackend: LabPowerBackend;
   private readonly snapshots: LabSnapshots;
   private readonly flavourLabs = new Map<GuestFlavour, FlavourLab>();
 
@@ -65,6 +70,13 @@ export class Lab {
       mount: (vmid) => mountGuest(this.paths(vmid), this.layout(vmid)),
     });
     this.snapshotBackend = this.snapshots;
+    const vmDeps = {
+      paths: (vmid: number) => this.paths(vmid),
+      stop: (vmid: number) => this.setStatus(vmid, 'stopped'),
+      start: (vmid: number) => this.setStatus(vmid, 'running'),
+    };
+    this.agentBackend = new LabAgentBackend(vmDeps);
+    this.powerBackend = new LabPowerBackend(vmDeps);
   }
 
   /** Builds the repos and guests (demo packages installed at 1.0 with real apt-get). */
@@ -173,6 +185,12 @@ export class Lab {
   async packageVersions(vmid: number, pkg: string): Promise<string[]> {
     const versions = await this.flavourSpec(vmid).packageVersions(this.guest(vmid), pkg);
     return [...versions].sort(compareVersions);
+  }
+
+  /** 'vm' for guests declared with `kind: 'vm'`, else 'ct'. */
+  kind(vmid: number): 'ct' | 'vm' {
+    this.paths(vmid);
+    return this.guests.find((g) => g.vmid === vmid)?.kind ?? 'ct';
   }
 
   /** The guest's flavour ('debian' unless its spec says otherwise). */

@@ -38,7 +38,9 @@ export class SimControl {
     if (!this.state.nodes.includes(opts.node)) throw new Error(`sim: unknown node '${opts.node}'`);
     const guests = opts.vmids.map((vmid) => this.state.guest(vmid));
     const id = opts.id ?? (opts.vmids.length === 1 ? String(opts.vmids[0]) : '');
-    const log = [`INFO: starting new backup job: vzdump ${opts.vmids.join(' ')} --mode snapshot --storage sim-backup`];
+    const log = [
+      `INFO: starting new backup job: vzdump ${opts.vmids.join(' ')} --mode snapshot --storage ${opts.storage ?? 'sim-backup'}`,
+    ];
     const locked: GuestState[] = [];
     for (const g of guests) {
       if (g.lock) {
@@ -50,7 +52,7 @@ export class SimControl {
       log.push(`INFO: Starting Backup of VM ${g.vmid} (${g.type})`);
     }
     const failed = guests.length - locked.length;
-    const task = this.controlTask({ node: opts.node, type: 'vzdump', id, log });
+    const task = this.controlTask({ node: opts.node, type: 'vzdump', id, log, user: opts.user ?? 'root@pam' });
     task.onStop = (exitstatus) => {
       for (const g of locked) {
         if (g.lock === 'backup') delete g.lock;
@@ -88,6 +90,31 @@ export class SimControl {
 
   guest(vmid: number): SimGuestView {
     return guestView(this.state.guest(vmid));
+  }
+
+  hangAgent(vmid: number, on: boolean): void {
+    this.state.guest(vmid);
+    this.state.agent(vmid).hung = on;
+  }
+
+  /** The agent's service restart: its session's processes die (backend), then it is silent for downMs. */
+  async restartAgent(vmid: number, opts: { downMs?: number } = {}): Promise<void> {
+    this.state.guest(vmid);
+    const agent = this.state.agent(vmid);
+    agent.hung = false; // a new agent process
+    agent.downUntil = Date.now() + (opts.downMs ?? 0);
+    await this.state.agentBackend?.restart(vmid);
+    agent.execs.clear(); // the new qemu-ga knows none of the old pids
+    agent.downUntil = Date.now() + (opts.downMs ?? 0);
+  }
+
+  rebootNeverReturns(vmid: number, on = true): void {
+    this.state.guest(vmid);
+    this.state.agent(vmid).rebootNeverReturns = on;
+  }
+
+  setAgentBootDelay(ms: number): void {
+    this.state.agentBootDelayMs = ms;
   }
 
   tasks(): SimTaskInfo[] {

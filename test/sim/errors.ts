@@ -69,6 +69,22 @@ export const texts = {
   noLogFile: 'unable to open file - No such file or directory',
   /** pve-common `RESTEnvironment.pm` `fork_worker` (SIGTERM handler). */
   interrupted: 'received interrupt',
+  /** qemu-server `QemuServer/Agent.pm` `assert_agent_available`. */
+  agentNotConfigured: 'No QEMU guest agent configured',
+  vmNotRunningAgent: (vmid: number) => `VM ${vmid} is not running`,
+  agentNotRunning: 'QEMU guest agent is not running',
+  /** qemu-server `QemuServer/Agent.pm` `check_agent_error`: a qemu-ga error reply. */
+  agentError: (desc: string) => `Agent error: ${desc}`,
+  /** QEMU `qga/commands.c` `qmp_guest_exec_status` for an unknown (or already reported) pid. */
+  agentNoPid: (pid: number) => `PID ${pid} does not exist`,
+  /** qemu-server `API2/Qemu.pm` `vm_reboot` / pve-container `API2/LXC/Status.pm` `vm_reboot` (before forking). */
+  notRunningReboot: (type: 'lxc' | 'qemu', vmid: number) => `${type === 'lxc' ? 'CT' : 'VM'} ${vmid} not running`,
+  /** qemu-server `QemuServer.pm` `_do_vm_stop` when the guest did not go down in time. */
+  rebootTimeout: 'VM quit/powerdown failed - got timeout',
+  /** pve-container `LXC.pm` `vm_stop` when the container did not shut down in time. */
+  ctShutdownTimeout: 'shutdown failed',
+  /** pve-common `Tools.pm` `assert_if_modified`. */
+  digestMismatch: 'detected modified configuration - file changed by other user? Try again.',
   /** pve-manager `PVE/API2/VZDump.pm` (its own signal handler). */
   vzdumpInterrupted: 'interrupted by signal',
 } as const;

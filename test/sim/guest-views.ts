@@ -132,8 +132,7 @@ export function vmStatus(g: GuestState, current: boolean): Record<string, unknow
   entry.ha = { managed: 0 };
   if (g.type === 'qemu') {
     entry.qmpstatus = g.status;
-    const agent = renderConfig(g).agent;
-    if (agent !== undefined && /^(1|enabled=1)/.test(String(agent))) entry.agent = 1;
+    if (agentEnabled(renderConfig(g).agent)) entry.agent = 1;
   }
   return entry;
 }
@@ -156,4 +155,23 @@ export function nodeEntry(node: string, fingerprint?: string): Record<string, un
   };
   if (fingerprint) entry.ssl_fingerprint = fingerprint;
   return entry;
+}
+
+/** pve-common `JSONSchema.pm` `parse_boolean`. */
+function parseBoolean(v: string | undefined): boolean {
+  return v !== undefined && /^(1|on|yes|true)$/i.test(v.trim());
+}
+
+/**
+ * Whether a config `agent` value enables the agent (`get_qga_key($conf, 'enabled')`): `1`, `enabled=1`,
+ * `1,fstrim_cloned_disks=1`, `type=virtio,enabled=1` … read leniently (unknown keys ignored).
+ */
+export function agentEnabled(value: string | number | undefined): boolean {
+  if (value === undefined) return false;
+  for (const part of String(value).split(',')) {
+    const m = /^\s*([^=]+?)\s*=\s*(.*)$/.exec(part);
+    if (!m) return parseBoolean(part);
+    if (m[1] === 'enabled') return parseBoolean(m[2]);
+  }
+  return false;
 }

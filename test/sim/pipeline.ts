@@ -162,7 +162,7 @@ async function dispatch(deps: PipelineDeps, call: Call, req: IncomingMessage): P
       if (!resolved) throw new Error(texts.unknownNode(target));
       node = resolved;
     }
-    const params = validateParams(merged, endpoint.parameters);
+    const { params, lists } = validateParams(merged, endpoint.parameters);
     injection = deps.injections.take(call.method, call.relPath);
     if (injection && injection.when !== 'after') {
       const early = await applyInjection(deps, injection, req);
@@ -172,6 +172,7 @@ async function dispatch(deps: PipelineDeps, call: Call, req: IncomingMessage): P
     if (!handler) throw new Error(`sim: no handler for ${call.method} ${route.template}`);
     const ctx: HandlerContext = {
       params,
+      lists,
       node,
       authid: call.authid,
       state: deps.state,

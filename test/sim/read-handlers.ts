@@ -82,7 +82,12 @@ export const vmConfig =
     }
     const g = ctx.state.loadGuest(ctx.node, type, vmid(ctx));
     const conf = renderConfig(g);
-    if (!snapshot) return conf;
+    if (!snapshot) {
+      // qemu: pending changes are shown unless `current=1` (qemu-server `vm_config`)
+      if (type !== 'qemu' || current === '1') return conf;
+      for (const key of g.pendingDelete) delete conf[key];
+      return { ...conf, ...g.pending };
+    }
     const snap = g.snapshots.get(snapshot);
     if (!snap) die(texts.snapshotMissing(snapshot));
     const { saved } = snap;
@@ -99,7 +104,16 @@ export const vmConfig =
     return out;
   };
 
+/** status/current; with a power backend `uptime` is the guest's real one (seconds since its last start). */
 export const vmStatusCurrent =
   (type: GuestType): Handler =>
-  (ctx) =>
-    vmStatus(ctx.state.loadGuest(ctx.node, type, vmid(ctx)), true);
+  async (ctx) => {
+    const g = ctx.state.loadGuest(ctx.node, type, vmid(ctx));
+    const entry = vmStatus(g, true);
+    const power = ctx.state.powerBackend;
+    if (power && g.status === 'running') {
+      const uptime = await power.uptime(g.vmid);
+      if (uptime !== undefined) entry.uptime = uptime;
+    }
+    return entry;
+  };

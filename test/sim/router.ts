@@ -4,6 +4,8 @@ import type { SimState } from './state.js';
 /** What a handler gets: validated parameters (strings), the node the call was proxied to, the caller. */
 export interface HandlerContext {
   params: Record<string, string>;
+  /** Array parameters (`command` of agent/exec), each item as a string. */
+  lists: Record<string, string[]>;
   /** The `proxyto` node with `localhost` resolved; the local node for cluster-level calls. */
   node: string;
   /** `USER@REALM!TOKEN` */

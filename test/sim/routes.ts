@@ -1,3 +1,5 @@
+import { agentExec, agentExecStatus, agentOsinfo, agentPing } from './agent.js';
+import { rebootGuest, updateQemuConfig, vzdump } from './power.js';
 import {
   clusterResources,
   nodeStatus,
@@ -29,6 +31,12 @@ export const ROUTES: Record<string, Handler> = {
   'GET /nodes/{node}/tasks/{upid}/log': taskLog,
   ...guestRoutes('lxc'),
   ...guestRoutes('qemu'),
+  'POST /nodes/{node}/vzdump': vzdump,
+  'PUT /nodes/{node}/qemu/{vmid}/config': updateQemuConfig,
+  'POST /nodes/{node}/qemu/{vmid}/agent/ping': agentPing,
+  'POST /nodes/{node}/qemu/{vmid}/agent/exec': agentExec,
+  'GET /nodes/{node}/qemu/{vmid}/agent/exec-status': agentExecStatus,
+  'GET /nodes/{node}/qemu/{vmid}/agent/get-osinfo': agentOsinfo,
 };
 
 function guestRoutes(type: GuestType): Record<string, Handler> {
@@ -42,5 +50,6 @@ function guestRoutes(type: GuestType): Record<string, Handler> {
     [`GET ${vm}/snapshot/{snapname}`]: snapshotCmdIndex,
     [`DELETE ${vm}/snapshot/{snapname}`]: deleteSnapshot(type),
     [`POST ${vm}/snapshot/{snapname}/rollback`]: rollbackSnapshot(type),
+    [`POST ${vm}/status/reboot`]: rebootGuest(type),
   };
 }

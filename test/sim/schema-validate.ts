@@ -13,6 +13,18 @@ export interface ParamSchema {
   minLength?: number;
   maxLength?: number;
   default?: unknown;
+  /** A named format the validator does not verify (kept so the subset still says what PVE checks). */
+  formatUnchecked?: string;
+  /** A property-string format: key → its schema (`default_key`: the key of a bare value; `alias`). */
+  propertyString?: Record<string, PropertySchema>;
+  /** `type: array`: the schema of each item. */
+  items?: { type?: string };
+}
+
+/** One key of a property-string format. */
+export interface PropertySchema extends Omit<ParamSchema, 'propertyString' | 'items'> {
+  default_key?: boolean;
+  alias?: string;
 }
 
 export interface EndpointSchema {
@@ -76,6 +88,7 @@ const isNumber = (v: string) => /^[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?
 /** pve-common `JSONSchema.pm` `check_type` for a value that arrived over HTTP; null means it passed. */
 function typeError(type: string | undefined, value: unknown): string | null {
   if (!type || type === 'any') return null;
+  if (type === 'array' && Array.isArray(value)) return null;
   if (Array.isArray(value)) return `type check ('${type}') failed${type === 'array' ? '' : ' - got ARRAY'}`;
   if (typeof value === 'object') return `type check ('${type}') failed${type === 'object' ? '' : ' - got HASH'}`;
   if (typeof value === 'boolean')
@@ -118,7 +131,73 @@ function checkProp(value: unknown, schema: ParamSchema): string | null {
   if (schema.enum && !schema.enum.includes(v)) {
     return `value '${v}' does not have a value in the enumeration '${schema.enum.join(', ')}'`;
   }
+  if (schema.propertyString) {
+    const errors = propertyStringErrors(v, schema.propertyString);
+    if (errors.length > 0) return `invalid format - format error\n${errors.map(([k, e]) => `${k}: ${e}`).join('\n')}`;
+  }
   return null;
+}
+
+/**
+ * pve-common `JSONSchema.pm` `parse_property_string` (comma-separated `key=value`, a bare value for the
+ * `default_key`, aliases resolved): the `[key, text]` errors it collects, keys prefixed by the
+ * parameter name by the caller.
+ */
+export function parsePropertyString(
+  value: string,
+  format: Record<string, PropertySchema>,
+): { values: Record<string, string>; errors: Array<[string, string]> } {
+  const values: Record<string, string> = {};
+  const errors: Array<[string, string]> = [];
+  const defaultKey = Object.keys(format).find((k) => format[k]?.default_key);
+  for (const part of value.split(',')) {
+    if (part === '') continue;
+    const m = /^([^=]+)=(.*)$/.exec(part);
+    let key: string;
+    let v: string;
+    if (m) {
+      key = m[1]!;
+      v = m[2]!;
+    } else if (defaultKey !== undefined) {
+      key = defaultKey;
+      v = part;
+      if (values[key] !== undefined) {
+        errors.push(['_', `duplicate key in comma-separated list property: ${key}`]);
+        continue;
+      }
+    } else {
+      errors.push(['_', 'value without key, but schema does not define a default key']);
+      continue;
+    }
+    const alias = format[key]?.alias;
+    if (alias !== undefined) key = alias;
+    if (values[key] !== undefined) {
+      errors.push(['_', `duplicate key in comma-separated list property: ${key}`]);
+      continue;
+    }
+    values[key] = v;
+  }
+  for (const [key, prop] of Object.entries(format)) {
+    if (prop.alias !== undefined) continue;
+    const err = checkProp(values[key], prop);
+    if (err) errors.push([key, err]);
+  }
+  for (const key of Object.keys(values)) {
+    if (!format[key])
+      errors.push([key, 'property is not defined in schema and the schema does not allow additional properties']);
+  }
+  return { values, errors };
+}
+
+function propertyStringErrors(value: string, format: Record<string, PropertySchema>): Array<[string, string]> {
+  return parsePropertyString(value, format).errors;
+}
+
+/** The schema of a parameter: by name, or an indexed one (`net0` → `net[n]`). */
+export function paramSchema(properties: Record<string, ParamSchema>, name: string): ParamSchema | undefined {
+  if (Object.hasOwn(properties, name)) return properties[name];
+  const m = /^([a-z]+)(\d+)$/.exec(name);
+  return m ? properties[`${m[1]}[n]`] : undefined;
 }
 
 /**
@@ -128,21 +207,49 @@ function checkProp(value: unknown, schema: ParamSchema): string | null {
 export function validateParams(
   params: Record<string, unknown>,
   schema: EndpointSchema['parameters'],
-): Record<string, string> {
+): { params: Record<string, string>; lists: Record<string, string[]> } {
   const errors: Record<string, string> = {};
   for (const [name, prop] of Object.entries(schema.properties)) {
-    const err = checkProp(params[name], prop);
+    if (name.endsWith('[n]')) continue;
+    const err = checkParam(params[name], prop);
     if (err) errors[name] = err;
   }
   for (const name of Object.keys(params)) {
-    if (schema.properties[name] || schema.additionalProperties) continue;
+    if (Object.hasOwn(schema.properties, name)) continue;
+    const indexed = paramSchema(schema.properties, name);
+    if (indexed) {
+      const err = checkParam(params[name], indexed);
+      if (err) errors[name] = err;
+      continue;
+    }
+    if (schema.additionalProperties) continue;
     errors[name] = 'property is not defined in schema and the schema does not allow additional properties';
   }
   if (Object.keys(errors).length > 0) throw paramError(errors);
   const out: Record<string, string> = {};
+  const lists: Record<string, string[]> = {};
   for (const [name, value] of Object.entries(params)) {
     if (value === undefined || value === null) continue;
+    if (paramSchema(schema.properties, name)?.type === 'array') {
+      lists[name] = (Array.isArray(value) ? value : [value]).map(String);
+      continue;
+    }
     out[name] = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
   }
-  return out;
+  return { params: out, lists };
+}
+
+/**
+ * check_prop for one parameter. An array parameter given once (a single form key) is coerced to a
+ * one-element list first (pve-common `RESTHandler.pm` `normalize_legacy_param_formats`), then each item
+ * is checked against `items`.
+ */
+function checkParam(value: unknown, schema: ParamSchema): string | null {
+  if (schema.type !== 'array' || value === undefined || value === null) return checkProp(value, schema);
+  const list = Array.isArray(value) ? value : [value];
+  for (const item of list) {
+    const err = typeError(schema.items?.type, item);
+    if (err) return err;
+  }
+  return null;
 }

@@ -10,7 +10,17 @@ import { SimState } from './state.js';
 import type { Sim, SimOptions, SimRequest } from './types.js';
 import { writeAnswer } from './wire.js';
 
-export type { Sim, SimGuest, SimOptions, SnapshotBackend } from './types.js';
+export { RebootTimeout } from './power.js';
+export type {
+  AgentBackend,
+  AgentExecResult,
+  AgentProcess,
+  PowerBackend,
+  Sim,
+  SimGuest,
+  SimOptions,
+  SnapshotBackend,
+} from './types.js';
 
 const NODE_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
 
@@ -23,6 +33,12 @@ export async function startSim(opts: SimOptions): Promise<Sim> {
   const nodes = opts.nodes ?? ['pve1'];
   if (nodes.length === 0 || !nodes.every((n) => NODE_NAME.test(n))) throw new Error('sim: invalid node names');
   const state = new SimState(nodes, opts.guests, opts.backend, opts.taskDelayMs ?? 50);
+  state.agentBackend = opts.agent;
+  state.powerBackend = opts.power;
+  state.agentTimeoutMs = opts.agentTimeoutMs ?? 100;
+  state.agentMaxOutput = opts.agentMaxOutput ?? 16 * 1024 * 1024;
+  state.agentBootDelayMs = opts.agentBootDelayMs ?? 0;
+  state.vzdumpDurationMs = opts.vzdumpDurationMs ?? 200;
   const cert = await makeCert(nodes[0]!);
   const requests: SimRequest[] = [];
   const injections = new Injections();
@@ -81,5 +97,9 @@ export async function startSim(opts: SimOptions): Promise<Sim> {
     guest: (vmid) => control.guest(vmid),
     tasks: () => control.tasks(),
     waitTask: (upid, timeoutMs) => control.waitTask(upid, timeoutMs),
+    hangAgent: (vmid, on) => control.hangAgent(vmid, on),
+    restartAgent: (vmid, o) => control.restartAgent(vmid, o),
+    rebootNeverReturns: (vmid, on) => control.rebootNeverReturns(vmid, on),
+    setAgentBootDelay: (ms) => control.setAgentBootDelay(ms),
   };
 }

@@ -1,7 +1,15 @@
 import { die, texts } from './errors.js';
 import { diskKeys, renderConfig } from './guest-views.js';
 import type { Handler, HandlerContext } from './router.js';
-import { applySaved, configDigest, type GuestState, type SimState, type SnapshotState, saveConfig } from './state.js';
+import {
+  applySaved,
+  bootGuest,
+  configDigest,
+  type GuestState,
+  type SimState,
+  type SnapshotState,
+  saveConfig,
+} from './state.js';
 import { nowSeconds, type TaskContext } from './tasks.js';
 import type { GuestType } from './types.js';
 
@@ -24,8 +32,7 @@ function checkLock(g: GuestState): void {
 const isRunning = (g: GuestState) => g.status === 'running';
 
 function start(g: GuestState): void {
-  g.status = 'running';
-  g.startedAt = Date.now();
+  bootGuest(g);
 }
 
 function worker(ctx: HandlerContext, type: GuestType, op: SnapshotOp, fn: (t: TaskContext) => Promise<void>) {

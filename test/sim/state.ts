@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import { die, texts } from './errors.js';
 import { TaskStore } from './tasks.js';
-import type { GuestType, SimGuest, SimGuestView, SimSnapshot, SnapshotBackend } from './types.js';
+import type {
+  AgentBackend,
+  AgentExecResult,
+  AgentProcess,
+  GuestType,
+  PowerBackend,
+  SimGuest,
+  SimGuestView,
+  SimSnapshot,
+  SnapshotBackend,
+} from './types.js';
 
 /** What a snapshot saves of the guest and a rollback puts back. */
 export interface SavedConfig {
@@ -32,6 +42,25 @@ export interface GuestState {
   parent?: string;
   /** Date.now() of the last start, for uptime. */
   startedAt: number;
+  /** Config changes of a running qemu VM that apply at its next start (qemu-server's `[PENDING]` section). */
+  pending: Record<string, string>;
+  /** Keys a pending `delete` removes at the next start. */
+  pendingDelete: Set<string>;
+}
+
+/** One `guest-exec` process as qemu-ga keeps it until exec-status has reported it exited. */
+export interface AgentExecRecord {
+  proc: AgentProcess;
+  result?: AgentExecResult;
+}
+
+/** The agent of one VM as the scenario controls left it. */
+export interface AgentState {
+  hung: boolean;
+  /** Date.now() before which the agent (restarting) answers nothing. */
+  downUntil: number;
+  rebootNeverReturns: boolean;
+  execs: Map<number, AgentExecRecord>;
 }
 
 const noopBackend: SnapshotBackend = {
@@ -47,6 +76,13 @@ export class SimState {
   /** vmid → text that later snapshot-create tasks fail with. */
   readonly snapshotFailures = new Map<number, string>();
   readonly backend: SnapshotBackend;
+  agentBackend: AgentBackend | undefined;
+  powerBackend: PowerBackend | undefined;
+  agentTimeoutMs = 100;
+  agentMaxOutput = 16 * 1024 * 1024;
+  agentBootDelayMs = 0;
+  vzdumpDurationMs = 200;
+  private readonly agents = new Map<number, AgentState>();
   private readonly timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   closed = false;
 
@@ -75,6 +111,15 @@ export class SimState {
     const g = this.guests.get(vmid);
     if (!g || g.node !== node || g.type !== type) die(texts.configMissing(node, type, vmid));
     return g;
+  }
+
+  agent(vmid: number): AgentState {
+    let a = this.agents.get(vmid);
+    if (!a) {
+      a = { hung: false, downUntil: 0, rebootNeverReturns: false, execs: new Map() };
+      this.agents.set(vmid, a);
+    }
+    return a;
   }
 
   guest(vmid: number): GuestState {
@@ -120,11 +165,27 @@ function toState(g: SimGuest): GuestState {
     config: { ...(g.config ?? {}) },
     snapshots: new Map(),
     startedAt: Date.now(),
+    pending: {},
+    pendingDelete: new Set(),
   };
   if (g.pool !== undefined) state.pool = g.pool;
   if (g.ostype !== undefined) state.ostype = g.ostype;
   if (g.lock !== undefined) state.lock = g.lock;
   return state;
+}
+
+/** A (re)start: running, uptime from now, pending qemu config applied (`vmconfig_apply_pending`). */
+export function bootGuest(g: GuestState): void {
+  g.status = 'running';
+  g.startedAt = Date.now();
+  for (const key of g.pendingDelete) delete g.config[key];
+  for (const [key, value] of Object.entries(g.pending)) {
+    if (key === 'name') g.name = value;
+    else if (key === 'tags') g.tags = value.split(/[;,\s]+/).filter(Boolean);
+    else g.config[key] = value;
+  }
+  g.pending = {};
+  g.pendingDelete.clear();
 }
 
 /** setGuest(): a key present with `undefined` clears an optional field (`{lock: undefined}`). */
@@ -134,8 +195,11 @@ export function patchGuest(g: GuestState, patch: Partial<SimGuest>): void {
   if (patch.node) g.node = patch.node;
   if (patch.name !== undefined) g.name = patch.name;
   if (patch.status && patch.status !== g.status) {
-    g.status = patch.status;
-    g.startedAt = Date.now();
+    if (patch.status === 'running') bootGuest(g);
+    else {
+      g.status = patch.status;
+      g.startedAt = Date.now();
+    }
   }
   if (patch.template !== undefined) g.template = patch.template;
   if (patch.tags !== undefined) g.tags = [...patch.tags];

@@ -15,7 +15,8 @@ export interface CallOptions {
   /** Full Authorization header; default `PVEAPIToken=<first token>`; null sends none. */
   auth?: string | null;
   query?: Record<string, string | number>;
-  form?: Record<string, string | number>;
+  /** Form fields; an array is sent as repeated keys (`command=a&command=b`), as clients send lists. */
+  form?: Record<string, string | number | Array<string | number>>;
   json?: unknown;
   /** Raw body with its own headers (e.g. a body on a DELETE). */
   body?: string;
@@ -33,7 +34,10 @@ export function call(sim: Sim, method: string, path: string, opts: CallOptions =
   if (opts.auth !== null) headers.Authorization = opts.auth ?? tokenHeader();
   let body = opts.body;
   if (opts.form) {
-    body = new URLSearchParams(Object.entries(opts.form).map(([k, v]) => [k, String(v)])).toString();
+    const pairs = Object.entries(opts.form).flatMap(([k, v]) =>
+      (Array.isArray(v) ? v : [v]).map((item): [string, string] => [k, String(item)]),
+    );
+    body = new URLSearchParams(pairs).toString();
     headers['Content-Type'] = 'application/x-www-form-urlencoded';
   } else if (opts.json !== undefined) {
     body = JSON.stringify(opts.json);

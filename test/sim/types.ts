@@ -27,6 +27,52 @@ export interface SnapshotBackend {
   remove(vmid: number, name: string): Promise<void>;
 }
 
+/** What qemu-ga's `guest-exec` reports once a process is gone (`qga/commands.c` `qmp_guest_exec_status`). */
+export interface AgentExecResult {
+  /** Exit code when the process exited normally. */
+  exitcode?: number;
+  /** Signal number when a signal killed it. */
+  signal?: number;
+  out: Buffer;
+  err: Buffer;
+  outTruncated: boolean;
+  errTruncated: boolean;
+}
+
+/** A process the agent started: its pid in the guest and when it is done (exited and both pipes closed). */
+export interface AgentProcess {
+  pid: number;
+  done: Promise<AgentExecResult>;
+}
+
+/**
+ * The QEMU guest agent of VMs, as the simulator needs it. `exec` starts argv in the guest the way qemu-ga's
+ * `guest-exec` does (no shell; stdin = inputData or nothing; stdout/stderr captured up to `maxOutput`
+ * bytes each, the rest dropped and flagged); it rejects when the program cannot be started (the text becomes
+ * PVE's 500). `alive` says whether the agent in the guest could answer now (guest up, agent running).
+ * `restart` is the agent's service restart: kill every process it started that is still in its
+ * session, before the agent comes back.
+ */
+export interface AgentBackend {
+  exec(vmid: number, argv: string[], opts: { inputData?: Buffer; maxOutput: number }): Promise<AgentProcess>;
+  alive(vmid: number): Promise<boolean>;
+  restart(vmid: number): Promise<void>;
+  /** `guest-get-osinfo`; optional (the endpoint answers from os-release when this is absent). */
+  osinfo?(vmid: number): Promise<Record<string, string>>;
+}
+
+/** The hypervisor side of a guest: reboot = stop every process, then boot again (unless `noReturn`). */
+export interface PowerBackend {
+  /**
+   * Shuts the guest down; resolves once it is down (`stopped`), rejects when it did not go down within
+   * `timeoutMs`. The guest boots again afterwards unless `noReturn`; `started` resolves then.
+   */
+  reboot(vmid: number, opts: { timeoutMs: number; noReturn: boolean }): Promise<{ started: Promise<void> }>;
+  /** Seconds since the guest's last start; undefined when it is not running. */
+  uptime(vmid: number): Promise<number | undefined>;
+  running(vmid: number): Promise<boolean>;
+}
+
 export interface SimToken {
   /** `USER@REALM!NAME` */
   id: string;
@@ -46,6 +92,20 @@ export interface SimOptions {
   taskDelayMs?: number;
   /** pve-http-server delays every 401 by 3 s; the simulator by this much (default 0). */
   authFailDelayMs?: number;
+  /** Runs agent/exec in VMs and says whether their agent answers; without it agent calls of running VMs
+   * with `agent` enabled see an agent that answers ping but has nothing to exec on (exec fails). */
+  agent?: AgentBackend;
+  /** Reboots guests and reports uptime; without it status/reboot only flips the simulated state. */
+  power?: PowerBackend;
+  /** How long an agent call waits for the internal `guest-ping` before `QEMU guest agent is not running`
+   * (PVE: 3 s; default here 100 ms). */
+  agentTimeoutMs?: number;
+  /** Cap of each of stdout/stderr of agent/exec (qemu-ga `GUEST_EXEC_MAX_OUTPUT`: 16 MiB, the default). */
+  agentMaxOutput?: number;
+  /** After a (re)boot the agent answers only this long after the guest started (default 0). */
+  agentBootDelayMs?: number;
+  /** How long a backup started through `POST /nodes/{node}/vzdump` runs (default 200 ms). */
+  vzdumpDurationMs?: number;
 }
 
 export interface SimSnapshot {
@@ -134,6 +194,10 @@ export interface SimVzdump {
   /** Task id; PVE uses the vmid when exactly one guest is backed up, otherwise ''. */
   id?: string;
   durationMs?: number;
+  /** Task user (default `root@pam`, as scheduled jobs run). */
+  user?: string;
+  /** Shown in the first log line (default `sim-backup`). */
+  storage?: string;
 }
 
 export interface Sim {
@@ -162,4 +226,15 @@ export interface Sim {
   tasks(): SimTaskInfo[];
   /** Resolves when the task has stopped. */
   waitTask(upid: string, timeoutMs?: number): Promise<SimTaskInfo>;
+  /** The VM's agent stops (on) / starts again (off) answering; processes it started keep running. */
+  hangAgent(vmid: number, on: boolean): void;
+  /**
+   * The agent service restarts now: every process it started that is still in its session is killed (as
+   * systemd kills qemu-guest-agent's cgroup) and it answers nothing for `downMs` (default 0).
+   */
+  restartAgent(vmid: number, opts?: { downMs?: number }): Promise<void>;
+  /** The next reboot of this guest stops it and it never boots again (status stays `stopped`). */
+  rebootNeverReturns(vmid: number, on?: boolean): void;
+  /** After a (re)boot the agent answers only after this long (changes SimOptions.agentBootDelayMs). */
+  setAgentBootDelay(ms: number): void;
 }
