@@ -1,7 +1,9 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { isPvepatchError, PvepatchError } from '../core/errors.js';
+import { checkAgent, ensureAgent } from '../engine/agent-ops.js';
 import type { Engine } from '../engine/engine.js';
+import { mapLimit } from '../engine/pool.js';
 import { resolveTargets } from '../engine/targets.js';
 import type { EngineServices } from '../engine/types.js';
 import { HTTP_STATUS } from './http-status.js';
@@ -12,6 +14,8 @@ const PlanBody = z.strictObject({
   exclude: z.array(z.string().max(200)).max(1000).default([]),
   dry_run: z.boolean().default(false),
   security_only: z.boolean().default(false),
+  reboot: z.enum(['never', 'if-required', 'always']).optional(),
+  on_failure: z.enum(['keep', 'rollback']).optional(),
 });
 const LogQuery = z.object({
   start: z.coerce.number().int().min(0).default(0),
@@ -51,6 +55,13 @@ export function createApp(engine: Engine, svc: EngineServices, version: string):
   r.post('/runs', async (req, res) => {
     const body = PlanBody.parse(req.body ?? {});
     res.status(202).json({ data: await engine.startRun(body, callerOf(req)) });
+  });
+  r.post('/agent/:action', async (req, res) => {
+    const action = z.enum(['check', 'ensure']).parse(req.params.action);
+    const body = z.strictObject({ selector: Selector }).parse(req.body ?? {});
+    const vms = (await resolveTargets(svc, body.selector)).filter((t) => t.guest.type === 'qemu');
+    const op = action === 'check' ? checkAgent : ensureAgent;
+    res.json({ data: await mapLimit(vms, svc.config.concurrency, (t) => op(svc, t)) });
   });
   r.get('/runs', (_req, res) => {
     res.json({ data: engine.listRuns() });

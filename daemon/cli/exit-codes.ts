@@ -44,7 +44,7 @@ export function exitCodeForError(code: ErrorCode | string): number {
  */
 export function exitCodeForReport(report: Pick<RunReport, 'guests' | 'dry_run'>): number {
   const outcomes = report.guests.map((g) => g.outcome);
-  if (outcomes.includes('failed')) return EXIT.failed;
+  if (outcomes.includes('failed') || outcomes.includes('rolled-back')) return EXIT.failed;
   if (outcomes.includes('refused') || outcomes.includes('interrupted')) return EXIT.refused;
   if (outcomes.includes('updated') || outcomes.includes('would-update')) return EXIT.ok;
   return EXIT.nothingToUpdate;

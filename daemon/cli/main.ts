@@ -4,6 +4,7 @@ import { errorMessage, isPvepatchError } from '../core/errors.js';
 import { escapeControls } from '../core/escape.js';
 import { assertPackageNames } from '../core/validate.js';
 import { Daemon } from '../daemon.js';
+import type { AgentEnsure } from '../engine/agent-ops.js';
 import type { GuestPlan, RunReport } from '../engine/types.js';
 import { parseSelector } from '../proxmox/selectors.js';
 import type { LogLine } from '../store/run-log.js';
@@ -12,13 +13,15 @@ import { VERSION } from '../version.js';
 import { ApiClient } from './api-client.js';
 import { EXIT, exitCodeForError, exitCodeForReport } from './exit-codes.js';
 import { type OutputFormat, render } from './format.js';
-import { guestsText, planText, reportText, runsText } from './views.js';
+import { agentText, guestsText, planText, reportText, runsText } from './views.js';
 
 interface RunOptions {
   all?: boolean;
   dryRun?: boolean;
   quiet?: boolean;
   securityOnly?: boolean;
+  reboot?: 'never' | 'if-required' | 'always';
+  onFailure?: 'keep' | 'rollback';
   exclude: string[];
 }
 
@@ -94,6 +97,22 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       });
       print(rows, () => guestsText(rows));
     });
+  const agent = program.command('agent').description('the QEMU guest agent of VMs');
+  for (const [action, what] of [
+    ['check', 'per VM: agent configured, responding, exec allowed'],
+    ['ensure', 'install and start qemu-guest-agent over SSH where missing, set agent: 1, check again'],
+  ] as const) {
+    agent
+      .command(action)
+      .argument('[selector...]')
+      .option('--all')
+      .description(what)
+      .action(async (words: string[], o: { all?: boolean }) => {
+        const rows = await api().post<AgentEnsure[]>(`/agent/${action}`, { selector: selectorOf(words, o.all) });
+        print(rows, () => agentText(rows));
+        setExit(rows.every((r) => r.exec_allowed) ? EXIT.ok : EXIT.refused);
+      });
+  }
   program
     .command('plan')
     .argument('[selector...]')
@@ -118,6 +137,18 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('-q, --quiet', 'print only the report, not the run log as it grows')
     .option('--exclude <pkgs>', 'packages to keep back (comma-separated)', splitList, [])
     .option('--security-only', 'only updates marked as security fixes')
+    .addOption(
+      new Option(
+        '--reboot <when>',
+        'reboot from the hypervisor after the patch (default: the policy, else never)',
+      ).choices(['never', 'if-required', 'always']),
+    )
+    .addOption(
+      new Option(
+        '--on-failure <what>',
+        'when the patch, reboot or checks fail: keep the guest or roll it back',
+      ).choices(['keep', 'rollback']),
+    )
     .description('patch the selected guests')
     .action(async (words: string[], o: RunOptions) => {
       const selector = selectorOf(words, o.all, o.exclude);
@@ -127,6 +158,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         exclude: o.exclude,
         dry_run: o.dryRun ?? false,
         security_only: o.securityOnly ?? false,
+        ...(o.reboot ? { reboot: o.reboot } : {}),
+        ...(o.onFailure ? { on_failure: o.onFailure } : {}),
       });
       await follow(client, run.id, globals().outputFormat === 'text' && !o.quiet ? out : () => {});
       const report = await client.get<RunReport>(`/runs/${encodeURIComponent(run.id)}/report`);

@@ -1,3 +1,4 @@
+import type { AgentEnsure } from '../engine/agent-ops.js';
 import type { GuestPlan, GuestResult, RunReport } from '../engine/types.js';
 import type { RunSummary } from '../store/state.js';
 import { table } from './format.js';
@@ -31,14 +32,18 @@ export function guestsText(rows: GuestRow[]): string {
 
 export function planText(plans: GuestPlan[]): string {
   const head = table(
-    ['VMID', 'NAME', 'DRIVER', 'UPDATES', 'SECURITY', 'EXCLUDED', 'NOTE'],
+    ['VMID', 'NAME', 'TYPE', 'VIA', 'DRIVER', 'UPDATES', 'SECURITY', 'EXCLUDED', 'REBOOT', 'ON FAILURE', 'NOTE'],
     plans.map((p) => [
       p.vmid,
       p.name,
+      p.type,
+      p.transport ?? '-',
       p.driver ?? '-',
       p.updates_available,
       p.security_updates,
       p.exclusions.join(',') || '-',
+      p.reboot,
+      p.on_failure,
       p.skip_reason ?? '',
     ]),
   );
@@ -83,19 +88,59 @@ function timeText(r: GuestResult): string {
 
 export function reportText(report: RunReport): string {
   return `${table(
-    ['VMID', 'NAME', 'OUTCOME', 'SNAPSHOT', 'CHANGED', 'REBOOT', 'TRIPS/CMDS', 'IN/OUT GUEST', 'REASON'],
+    [
+      'VMID',
+      'NAME',
+      'VIA',
+      'OUTCOME',
+      'PROTECTION',
+      'CHANGED',
+      'REBOOT',
+      'CHECKS',
+      'TRIPS/CMDS',
+      'IN/OUT GUEST',
+      'REASON',
+    ],
     report.guests.map((r) => [
       r.vmid,
       r.name,
+      r.transport ?? '-',
       r.outcome,
-      r.snapshot?.name ?? '-',
+      protectionText(r),
       r.outcome === 'would-update' ? `${(r.packages ?? []).length} pending` : changedText(r),
-      r.reboot_required ? `yes (${(r.reboot_packages ?? []).join(',')})` : '-',
+      rebootText(r),
+      checksText(r),
       tripsText(r),
       timeText(r),
-      r.reason ?? '',
+      reasonText(r),
     ]),
   )}\n${report.state.toUpperCase()}: run ${report.id}`;
+}
+
+function protectionText(r: GuestResult): string {
+  if (r.snapshot) return r.snapshot.name;
+  if (r.backup) return `vzdump to ${r.backup.storage}`;
+  return r.protection ?? '-';
+}
+
+function rebootText(r: GuestResult): string {
+  if (r.reboot) return r.reboot.seconds !== undefined ? `${r.reboot.status} (${r.reboot.seconds}s)` : r.reboot.status;
+  return r.reboot_required ? `required (${(r.reboot_packages ?? []).join(',')})` : '-';
+}
+
+function checksText(r: GuestResult): string {
+  const v = r.verification;
+  if (!v) return '-';
+  return v.ok ? `ok (${v.checks.length})` : `${v.problems.length} failed`;
+}
+
+function reasonText(r: GuestResult): string {
+  const rb = r.rollback;
+  if (!rb) return r.reason ?? '';
+  const back = rb.ok
+    ? `rolled back to ${rb.snapshot}`
+    : `rollback failed: ${rb.error ?? rb.verification?.problems.join('; ') ?? ''}`;
+  return `${r.reason ?? ''}; ${back}`;
 }
 
 export function runsText(runs: RunSummary[]): string {
@@ -106,8 +151,27 @@ export function runsText(runs: RunSummary[]): string {
       r.state,
       r.started_at,
       Object.entries(r.guests)
-        .map(([v, o]) => `${v}:${o}`)
+        .map(([v, o]) => `${v}:${o}${r.reboots?.[v] ? `(reboot ${r.reboots[v]})` : ''}`)
         .join(' '),
     ]),
   );
+}
+
+const yesNo = (b: boolean) => (b ? 'yes' : 'no');
+
+export function agentText(rows: AgentEnsure[]): string {
+  const head = table(
+    ['VMID', 'NAME', 'NODE', 'CONFIGURED', 'RESPONDING', 'EXEC', 'DETAIL'],
+    rows.map((r) => [
+      r.vmid,
+      r.name,
+      r.node,
+      yesNo(r.configured),
+      yesNo(r.responding),
+      yesNo(r.exec_allowed),
+      r.detail,
+    ]),
+  );
+  const done = rows.flatMap((r) => (r.actions ?? []).map((a) => `VM ${r.vmid}: ${a}`));
+  return [head, ...done].join('\n');
 }

@@ -42,6 +42,17 @@ export const ConfigSchema = z.strictObject({
   recovery_retry: seconds(300, 86_400),
   /** SIGTERM waits this long for each guest to finish its current step (fits TimeoutStopSec). */
   stop_timeout: seconds(300, 86_400),
+  /** Default reboot policy where the policy file and the run say nothing; `never` reboots nothing by surprise. */
+  reboot: z.enum(['never', 'if-required', 'always']).default('never'),
+  /** Reboots are sent only inside this daily window (`HH:MM-HH:MM`, node time); empty: any time. */
+  reboot_window: z
+    .string()
+    .regex(/^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM-HH:MM, e.g. 02:00-05:00')
+    .default(''),
+  /** Per-guest and per-tag policy (section config: transport, reboot, on-failure, checks, ssh, role). */
+  policy_file: z.string().default('/etc/pvepatch/guests.conf'),
+  /** Host keys of SSH guests recorded on first use (mode 0600). */
+  known_hosts: z.string().optional(),
   /** Output kept per guest command (head and tail); more is an error. */
   exec_output_max_mb: z.coerce.number().int().min(1).max(1024).default(16),
   /** Characters of one streamed output line kept in the run log. */

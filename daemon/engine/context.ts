@@ -1,5 +1,6 @@
 import type { GuestExec } from '../drivers/shared/guest-exec.js';
 import type { Driver, DriverContext, PendingUpdate } from '../drivers/types.js';
+import type { GuestPolicy } from '../policy/types.js';
 import type { EngineServices, GuestResult, Target } from './types.js';
 
 /** Everything the stages of one guest share. */
@@ -23,8 +24,14 @@ export interface GuestContext {
   result: GuestResult;
   /** Epoch ms the guest's work began, and the time spent in Proxmox tasks and waiting for slots. */
   timing: { started: number; tasksMs: number; queuedMs: number };
+  /** The guest's policy with the run's options applied. */
+  policy: GuestPolicy;
+  /** The guest's config as the gate (or connect) last read it. */
+  guestConfig?: Record<string, unknown>;
   /** The LXC `ostype` from the guest's config (a detection hint), once read. */
   ostype?: string;
+  /** Units failed before the patch (null: the guest has no systemd to ask). */
+  failedBefore?: string[] | null;
   exec?: GuestExec;
   driver?: Driver;
   driverCtx?: DriverContext;

@@ -22,7 +22,16 @@ export interface RunMeta {
   user: string;
 }
 
-const OUTCOMES = ['updated', 'would-update', 'up-to-date', 'skipped', 'refused', 'failed', 'interrupted'] as const;
+const OUTCOMES = [
+  'updated',
+  'would-update',
+  'up-to-date',
+  'skipped',
+  'refused',
+  'failed',
+  'rolled-back',
+  'interrupted',
+] as const;
 
 interface ActiveRun {
   summary: RunSummary;
@@ -64,7 +73,7 @@ export class Engine {
   async plan(req: PlanRequest): Promise<GuestPlan[]> {
     this.refuseWhenStopping();
     const exclude = validateRequest(req);
-    const targets = await resolveTargets(this.svc, req.selector);
+    const targets = await resolveTargets(this.svc, req.selector, req);
     return mapLimit(targets, this.svc.config.concurrency, (t) =>
       planGuest(this.svc, t, { exclude, dryRun: req.dry_run ?? false, securityOnly: req.security_only ?? false }),
     );
@@ -74,7 +83,7 @@ export class Engine {
   async startRun(req: PlanRequest, meta: RunMeta): Promise<RunSummary> {
     this.refuseWhenStopping();
     const exclude = validateRequest(req);
-    const targets = await resolveTargets(this.svc, req.selector);
+    const targets = await resolveTargets(this.svc, req.selector, req);
     this.refuseWhenStopping();
     const only = targets.length === 1 ? String(targets[0]!.guest.vmid) : '';
     const id = newRunId({ node: this.svc.node, type: req.dry_run ? 'dryrun' : 'run', vmid: only, ...meta });
@@ -85,6 +94,8 @@ export class Engine {
       selector: req.selector.join(' '),
       dry_run: req.dry_run ?? false,
       security_only: req.security_only ?? false,
+      ...(req.reboot ? { reboot: req.reboot } : {}),
+      ...(req.on_failure ? { on_failure: req.on_failure } : {}),
       exclude,
       guests: {},
     };
@@ -194,13 +205,15 @@ export class Engine {
       targets.map(async (t) => {
         const r = await this.guestWithGuard(run, t, pools);
         summary.guests[String(r.vmid)] = r.outcome;
+        if (r.reboot) summary.reboots = { ...summary.reboots, [String(r.vmid)]: r.reboot.status };
         await this.svc.store.upsertRun(summary);
         return r;
       }),
     );
     if (summary.state !== 'running') return this.reportOf(summary, results); // a forced stop closed it
     const count = (o: string) => results.filter((r) => r.outcome === o);
-    const [failed, refused, interrupted] = [count('failed'), count('refused'), count('interrupted')];
+    const failed = [...count('failed'), ...count('rolled-back')];
+    const [refused, interrupted] = [count('refused'), count('interrupted')];
     if (failed.length > 0) summary.error = `${failed.length} guest(s) failed: ${failed.map((r) => r.vmid).join(', ')}`;
     else if (interrupted.length > 0)
       summary.error = `interrupted - the daemon stopped before ${interrupted.map((r) => r.vmid).join(', ')} were done`;
@@ -243,6 +256,7 @@ export class Engine {
     const ctx: GuestContext = {
       svc: this.svc,
       target,
+      policy: target.policy,
       runId: run.summary.id,
       dryRun: run.summary.dry_run,
       securityOnly: run.summary.security_only ?? false,

@@ -2,10 +2,16 @@ import { errorMessage } from '../core/errors.js';
 import type { GuestOutcome } from '../store/state.js';
 import type { GuestContext, Stage } from './context.js';
 import { Slots } from './pool.js';
+import { rollBack } from './rollback.js';
+import { connect } from './stages/connect.js';
+import { detect } from './stages/detect.js';
 import { gate } from './stages/gate.js';
+import { inspect } from './stages/inspect.js';
 import { patch } from './stages/patch.js';
-import { precheck } from './stages/precheck.js';
 import { protect } from './stages/protect.js';
+import { reboot } from './stages/reboot.js';
+import { updates } from './stages/updates.js';
+import { verify } from './stages/verify.js';
 import type { GuestResult } from './types.js';
 
 /**
@@ -24,13 +30,20 @@ export interface PooledStage {
 /**
  * The order of a guest's stages. The gate runs before the guest is entered at all (so a guest
  * under backup is left untouched) and again right before the snapshot, since time has passed.
+ * Planning is connect (transport and agent precondition), detect (OS and driver), inspect (space,
+ * package database, units failed before), updates (refresh and list; a dry run ends here).
+ * The stages of one pool share one guest shell session where the transport has one.
  */
+export const PLAN_STAGES: readonly Stage[] = [connect, detect, inspect, updates];
+
 export const STAGES: readonly PooledStage[] = [
   { stage: gate, pool: 'plan' },
-  { stage: precheck, pool: 'plan' },
+  ...PLAN_STAGES.map((stage) => ({ stage, pool: 'plan' as const })),
   { stage: gate, pool: 'snapshot' },
   { stage: protect, pool: 'snapshot' },
   { stage: patch, pool: 'patch' },
+  { stage: reboot, pool: 'patch' },
+  { stage: verify, pool: 'patch' },
 ];
 
 /** Pools for one run: planning as wide as the upgrades, snapshots by their own limit. */
@@ -47,7 +60,7 @@ export function runPools(config: { concurrency: number; snapshot_concurrency: nu
  * refreshed), so any error before it — a gate, a failed snapshot, an unreachable guest or API —
  * leaves the guest "refused" and untouched; an error in the patch stage is "failed".
  */
-const TOUCHES_GUEST: ReadonlySet<string> = new Set(['patch']);
+const TOUCHES_GUEST: ReadonlySet<string> = new Set(['patch', 'reboot', 'verify']);
 
 /**
  * Runs the stages in order. A stage, once started, runs to its end; a daemon that is stopping
@@ -61,27 +74,42 @@ export async function runGuest(
 ): Promise<GuestResult> {
   if (ctx.target.skip_reason) return finish(ctx, 'skipped', ctx.target.skip_reason);
   let held: { pool: PoolName; release: () => void } | undefined;
+  let scoped = false; // a session scope is open on ctx.exec for the held pool
+  const leavePool = async () => {
+    if (scoped) await ctx.exec?.end();
+    scoped = false;
+    held?.release();
+  };
   try {
     for (const { stage, pool } of stages) {
       if (held?.pool !== pool) {
-        held?.release();
+        await leavePool();
         const asked = Date.now();
         held = { pool, release: await pools[pool].acquire() };
         ctx.timing.queuedMs += Date.now() - asked;
       }
       if (ctx.stopping()) return finish(ctx, 'interrupted', `daemon stopping - stopped before stage '${stage.name}'`);
+      if (ctx.exec && !scoped) {
+        ctx.exec.begin();
+        scoped = true;
+      }
       onStage(stage.name);
       try {
         const r = await stage.run(ctx);
         if (r.status === 'halt') return finish(ctx, r.outcome, r.reason);
       } catch (err) {
-        const outcome: GuestOutcome = TOUCHES_GUEST.has(stage.name) ? 'failed' : 'refused';
-        return finish(ctx, outcome, `${stage.name}: ${errorMessage(err)}`);
+        if (!TOUCHES_GUEST.has(stage.name)) return finish(ctx, 'refused', `${stage.name}: ${errorMessage(err)}`);
+        const reason = `${stage.name}: ${errorMessage(err)}`;
+        if (ctx.policy.onFailure !== 'rollback') return finish(ctx, 'failed', reason);
+        onStage('rollback');
+        await rollBack(ctx, reason);
+        return finish(ctx, ctx.result.rollback?.ok ? 'rolled-back' : 'failed', reason);
       }
     }
     return finish(ctx, 'updated', undefined);
   } finally {
-    held?.release();
+    await leavePool().catch(() => {});
+    await ctx.exec?.transport.close?.().catch(() => {});
   }
 }
 

@@ -1,7 +1,8 @@
 import { errorMessage } from '../core/errors.js';
+import { explainPolicy } from '../policy/resolve.js';
 import { guestConfig } from '../proxmox/inventory.js';
 import type { GuestContext } from './context.js';
-import { precheck } from './stages/precheck.js';
+import { PLAN_STAGES, runGuest, runPools } from './guest-run.js';
 import type { EngineServices, GuestPlan, Target } from './types.js';
 
 /**
@@ -31,6 +32,9 @@ export async function planGuest(
     dry_run: dryRun,
     security_only: securityOnly,
     protection: svc.config.protection,
+    reboot: target.policy.reboot,
+    on_failure: target.policy.onFailure,
+    policy_sources: explainPolicy(target.policy),
     skip_reason: target.skip_reason,
   };
   if (target.skip_reason) return plan;
@@ -42,6 +46,7 @@ export async function planGuest(
   const ctx: GuestContext = {
     svc,
     target,
+    policy: target.policy,
     runId: 'plan',
     dryRun: true,
     securityOnly,
@@ -55,12 +60,15 @@ export async function planGuest(
   };
   try {
     const cfg = await guestConfig(svc.client, g);
+    ctx.guestConfig = cfg;
     if (cfg.ostype) ctx.ostype = cfg.ostype;
-    const r = await precheck.run(ctx);
-    if (r.status === 'halt' && r.outcome === 'skipped') plan.skip_reason = r.reason;
+    const stages = PLAN_STAGES.map((stage) => ({ stage, pool: 'plan' as const }));
+    const r = await runGuest(ctx, runPools({ concurrency: 1, snapshot_concurrency: 1 }), () => {}, stages);
+    if (r.outcome === 'skipped' || r.outcome === 'refused') plan.skip_reason = r.reason ?? r.outcome;
   } catch (err) {
     plan.skip_reason = errorMessage(err);
   }
+  plan.transport = ctx.result.transport ?? plan.transport;
   if (ctx.exec) plan.exec = { round_trips: ctx.exec.roundTrips, commands: ctx.exec.execs, guest_ms: ctx.exec.guestMs };
   plan.driver = ctx.driver?.name ?? null;
   plan.os = ctx.os ?? null;

@@ -6,7 +6,6 @@
 import { errorMessage } from '../core/errors.js';
 import { getDriver } from '../drivers/index.js';
 import { GuestExec } from '../drivers/shared/guest-exec.js';
-import type { Guest } from '../proxmox/inventory.js';
 import { finalState, RunLog, readRunLog } from '../store/run-log.js';
 import type { PendingHolds, RunSummary } from '../store/state.js';
 import { createTransport } from '../transports/index.js';
@@ -86,20 +85,8 @@ function label(e: PendingHolds): string {
 async function releaseOne(svc: EngineServices, entry: PendingHolds, log: (line: string) => void): Promise<void> {
   const driver = getDriver(entry.driver);
   if (!driver) throw new Error(`unknown driver '${entry.driver}'`);
-  const guest: Guest = {
-    vmid: entry.vmid,
-    node: entry.node,
-    type: entry.type,
-    name: '',
-    status: 'running',
-    template: false,
-    tags: [],
-  };
-  const transport = createTransport(entry.transport, guest, {
-    pctPath: svc.config.pct,
-    localNode: svc.node,
-    defaultTimeoutMs: svc.config.exec_timeout * 1000,
-  });
+  const guest = { vmid: entry.vmid, node: entry.node, type: entry.type };
+  const transport = createTransport(entry.transport, guest, { config: svc.config, node: svc.node, client: svc.client });
   const prefix = `${label(entry)}: `;
   const exec = new GuestExec(transport, {
     log: (t) => log(prefix + t),

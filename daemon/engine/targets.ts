@@ -1,26 +1,38 @@
+import { loadPolicy } from '../policy/load.js';
+import { type RunOverrides, resolvePolicy, withOverrides } from '../policy/resolve.js';
 import { listGuests } from '../proxmox/inventory.js';
 import { parseSelector, selectGuests } from '../proxmox/selectors.js';
 import { transportFor } from '../transports/index.js';
-import type { EngineServices, Target } from './types.js';
+import { sshOf } from './run-policy.js';
+import type { EngineServices, PlanRequest, Target } from './types.js';
 
-/** Resolves a selector to guests with the transport that reaches each, or why none does. */
-export async function resolveTargets(svc: EngineServices, selector: string[]): Promise<Target[]> {
+/**
+ * Resolves a selector to guests, each with its policy (the policy file, then the run's options)
+ * and the transport that reaches it, or why none does. An invalid policy file fails the request.
+ */
+export async function resolveTargets(
+  svc: EngineServices,
+  selector: string[],
+  req: Pick<PlanRequest, 'reboot' | 'on_failure'> = {},
+): Promise<Target[]> {
   const sel = parseSelector(selector);
+  const file = loadPolicy(svc.config.policy_file);
   const guests = selectGuests(sel, await listGuests(svc.client));
+  const overrides: RunOverrides = {
+    ...(req.reboot ? { reboot: req.reboot } : {}),
+    ...(req.on_failure ? { onFailure: req.on_failure } : {}),
+  };
   return guests.map((guest) => {
+    const policy = withOverrides(resolvePolicy(file, guest, { reboot: svc.config.reboot }), overrides, 'this run');
+    const base = { guest, policy };
     if (guest.template)
-      return { guest, transport: null, skip_reason: 'guest is a template (templates are never patched)' };
+      return { ...base, transport: null, skip_reason: 'guest is a template (templates are never patched)' };
     if (guest.status !== 'running')
-      return { guest, transport: null, skip_reason: `guest is ${guest.status} (only running guests are patched)` };
-    const t = transportFor(guest);
-    if ('skip' in t) return { guest, transport: null, skip_reason: t.skip };
-    if (guest.type === 'lxc' && guest.node !== svc.node) {
-      return {
-        guest,
-        transport: null,
-        skip_reason: `CT runs on node '${guest.node}'; pct reaches only this node ('${svc.node}')`,
-      };
-    }
-    return { guest, transport: t.name, skip_reason: null };
+      return { ...base, transport: null, skip_reason: `guest is ${guest.status} (only running guests are patched)` };
+    const ssh = sshOf(policy);
+    const env = { config: svc.config, node: svc.node, client: svc.client, ...(ssh ? { ssh } : {}) };
+    const t = transportFor(guest, env, policy.transport);
+    if ('skip' in t) return { ...base, transport: null, skip_reason: t.skip };
+    return { ...base, transport: t.name, skip_reason: null };
   });
 }

@@ -1,8 +1,24 @@
 import type { Config } from '../config/schema.js';
 import type { ChangedPackage, PendingUpdate } from '../drivers/types.js';
+import type { GuestPolicy } from '../policy/types.js';
 import type { ProxmoxClient } from '../proxmox/client.js';
 import type { Guest } from '../proxmox/inventory.js';
-import type { GuestOutcome, StateStore } from '../store/state.js';
+import type { GuestOutcome, RebootStatus, StateStore } from '../store/state.js';
+
+export interface CheckResult {
+  check: string;
+  ok: boolean;
+  detail: string;
+  ms: number;
+}
+
+export interface Verification {
+  ok: boolean;
+  /** Units failed now that were not before the patch; null when the guest has no systemd to ask. */
+  new_failed_units: string[] | null;
+  checks: CheckResult[];
+  problems: string[];
+}
 
 /** What the engine is handed; constructed once by the daemon. */
 export interface EngineServices {
@@ -20,6 +36,10 @@ export interface PlanRequest {
   dry_run?: boolean;
   /** Only updates the guest's package manager marks as security fixes. */
   security_only?: boolean;
+  /** Overrides the policy's reboot setting for every guest of the run. */
+  reboot?: 'never' | 'if-required' | 'always';
+  /** Overrides the policy's on-failure setting for every guest of the run. */
+  on_failure?: 'keep' | 'rollback';
 }
 
 /** Per guest, the established patch-management fields plus how pvepatch would reach and protect it. */
@@ -39,6 +59,10 @@ export interface GuestPlan {
   dry_run: boolean;
   security_only: boolean;
   protection: 'snapshot' | 'none';
+  /** The guest's reboot and failure policy, and where each setting came from. */
+  reboot: 'never' | 'if-required' | 'always';
+  on_failure: 'keep' | 'rollback';
+  policy_sources: string[];
   /** Why this guest will not be patched, or null. */
   skip_reason: string | null;
   /** Entries into the guest to make this plan, the commands run and the time they took. */
@@ -50,7 +74,28 @@ export interface GuestResult {
   name: string;
   outcome: GuestOutcome;
   reason?: string;
+  /** How pvepatch reached the guest (pct, qga, ssh). */
+  transport?: string;
   driver?: string;
+  /** What protected the guest before the patch. */
+  protection?: 'snapshot' | 'vzdump' | 'none';
+  /** The vzdump backup taken when a snapshot was impossible (fallback: vzdump). */
+  backup?: { storage: string; upid: string };
+  /** The hypervisor reboot, as its record stands (pending → sent → rebooting → completed | failed | timeout). */
+  reboot?: { status: RebootStatus; reason: string; upid?: string; seconds?: number; error?: string };
+  /** The checks after the patch (and the reboot). */
+  verification?: Verification;
+  /** A rollback to the run's snapshot after a failure, and the checks after it. */
+  rollback?: {
+    snapshot: string;
+    reason: string;
+    upid?: string;
+    ok: boolean;
+    error?: string;
+    verification?: Verification;
+  };
+  /** role pbs: the Proxmox Backup Server's state after the patch. */
+  pbs?: Record<string, unknown>;
   snapshot?: { name: string; upid: string; finished_at: string };
   pruned_snapshots?: string[];
   packages?: PendingUpdate[];
@@ -85,9 +130,10 @@ export interface RunReport {
   guests: GuestResult[];
 }
 
-/** A guest paired with how to reach it. */
+/** A guest paired with its policy and how to reach it. */
 export interface Target {
   guest: Guest;
+  policy: GuestPolicy;
   transport: string | null;
   skip_reason: string | null;
 }

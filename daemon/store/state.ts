@@ -8,7 +8,15 @@ import { DurableJSONFile } from './durable-json-file.js';
 export type RunState = 'running' | 'ok' | 'warnings' | 'error' | 'interrupted';
 
 /** The outcome of one guest in a run. */
-export type GuestOutcome = 'updated' | 'up-to-date' | 'would-update' | 'skipped' | 'refused' | 'failed' | 'interrupted';
+export type GuestOutcome =
+  | 'updated'
+  | 'up-to-date'
+  | 'would-update'
+  | 'skipped'
+  | 'refused'
+  | 'failed'
+  | 'rolled-back'
+  | 'interrupted';
 
 export interface RunSummary {
   id: string;
@@ -18,9 +26,14 @@ export interface RunSummary {
   selector: string;
   dry_run: boolean;
   security_only?: boolean;
+  /** The run's reboot and on-failure options, when it set them. */
+  reboot?: 'never' | 'if-required' | 'always';
+  on_failure?: 'keep' | 'rollback';
   exclude: string[];
   /** vmid → outcome, filled as guests finish. */
   guests: Record<string, GuestOutcome>;
+  /** vmid → the status its reboot record ended in, for guests pvepatch rebooted or meant to. */
+  reboots?: Record<string, RebootStatus>;
   error?: string;
   /** Path of the JSON report written when the run ended. */
   report?: string;
@@ -53,8 +66,28 @@ export interface SnapshotRecord {
   type: 'lxc' | 'qemu';
   name: string;
   state: SnapshotState;
+  /** How the guest was reached in the run that took it. */
+  transport?: string;
   upid?: string;
   /** When the record last changed. */
+  at: string;
+}
+
+export type RebootStatus = 'pending' | 'sent' | 'rebooting' | 'completed' | 'failed' | 'timeout';
+
+/** A reboot pvepatch decided on, recorded before it is sent and at every step after. */
+export interface RebootRecord {
+  run_id: string;
+  vmid: number;
+  node: string;
+  type: 'lxc' | 'qemu';
+  status: RebootStatus;
+  /** Why the guest is rebooted (policy and packages) or why it is not (yet). */
+  reason: string;
+  upid?: string;
+  /** Seconds from the request to the guest answering again. */
+  seconds?: number;
+  error?: string;
   at: string;
 }
 
@@ -63,6 +96,7 @@ export interface State {
   runs: RunSummary[];
   pending_holds: PendingHolds[];
   snapshots: SnapshotRecord[];
+  reboots: RebootRecord[];
 }
 
 const MAX_RUNS = 500;
@@ -97,11 +131,23 @@ const StateFile = z.looseObject({
       }),
     )
     .default([]),
+  reboots: z
+    .array(
+      z.looseObject({
+        run_id: z.string(),
+        vmid: z.number().int(),
+        status: z.enum(['pending', 'sent', 'rebooting', 'completed', 'failed', 'timeout']),
+      }),
+    )
+    .default([]),
 });
 
 function emptyState(): State {
-  return { version: 2, runs: [], pending_holds: [], snapshots: [] };
+  return { version: 2, runs: [], pending_holds: [], snapshots: [], reboots: [] };
 }
+
+/** Reboot records kept for the audit trail. */
+const MAX_REBOOTS = 1000;
 
 /** The daemon's small state: lowdb with a durable adapter; the daemon is the only writer. */
 export class StateStore {
@@ -160,6 +206,21 @@ export class StateStore {
       s.pending_holds = s.pending_holds.filter((p) => !(p.run_id === entry.run_id && p.vmid === entry.vmid));
       if (entry.holds.length > 0) s.pending_holds.push(entry);
     });
+  }
+
+  /** Adds or changes the reboot record of one guest in one run. */
+  async recordReboot(rec: Omit<RebootRecord, 'at'>): Promise<void> {
+    await this.update((s) => {
+      const i = s.reboots.findIndex((r) => r.run_id === rec.run_id && r.vmid === rec.vmid);
+      const next: RebootRecord = { ...rec, at: new Date().toISOString() };
+      if (i >= 0) s.reboots[i] = next;
+      else s.reboots.push(next);
+      if (s.reboots.length > MAX_REBOOTS) s.reboots.splice(0, s.reboots.length - MAX_REBOOTS);
+    });
+  }
+
+  rebootsOf(runId: string): RebootRecord[] {
+    return this.data.reboots.filter((r) => r.run_id === runId);
   }
 
   /** Adds or changes the record of one snapshot (keyed by vmid, unique in a cluster, and name). */

@@ -21,6 +21,9 @@ export const EXTRA_MODULES = [
   'daemon/drivers/rpm-common/rpmvercmp.ts',
   'daemon/drivers/shared/glob.ts',
   'daemon/engine/disk.ts',
+  'daemon/engine/verify/parse.ts',
+  'daemon/transports/qga/runner.ts',
+  'daemon/pbs/parse.ts',
 ];
 
 /** Exports of parser modules that take parsed values, not text — and why. */
@@ -38,6 +41,12 @@ export const NOT_TEXT: Readonly<Record<string, string>> = {
   descendants: 'walks a tree parseXml built',
   child: 'walks a tree parseXml built',
   messages: 'walks a tree parseXml built',
+  diffFailed: 'compares two parsed unit lists',
+  systemdAbsence: 'reads an ExecResult (its stderr is bounded by GuestExec and only searched with includes)',
+  serverVersionOf: 'picks from parsed version lines',
+  taskItems: 'checks the shape of already-parsed JSON',
+  describeTask: 'formats a parsed PBS task',
+  jobDir: 'makes a random name, reads nothing',
 };
 
 /** Which fixture folders hold the real output a module's family prints. */

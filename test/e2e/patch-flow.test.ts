@@ -45,7 +45,9 @@ describe('patching three real Debian containers through the simulated PVE API', 
     assert.equal(rows.find((g) => g.vmid === 101)?.transport, 'pct');
     assert.match(rows.find((g) => g.vmid === 104)?.skip_reason ?? '', /stopped/);
     assert.match(rows.find((g) => g.vmid === 9000)?.skip_reason ?? '', /template/);
-    assert.match(rows.find((g) => g.vmid === 200)?.skip_reason ?? '', /VMs are not supported yet/);
+    // a VM is reached through its guest agent; whether it has one is checked before it is touched
+    assert.equal(rows.find((g) => g.vmid === 200)?.transport, 'qga');
+    assert.equal(rows.find((g) => g.vmid === 200)?.skip_reason, null);
   });
 
   it('plans exactly the pending packages with their versions and security flag', async () => {
@@ -91,12 +93,15 @@ describe('patching three real Debian containers through the simulated PVE API', 
   it('patches every guest after a snapshot whose task finished before the first dpkg change', async () => {
     const startSec = Math.floor(Date.now() / 1000);
     const r = await env.cli('run', 'all');
-    assert.equal(r.code, 0, `${r.out}\n${r.err}`);
-    assert.match(r.out, /TASK OK/);
+    // VM 200 has no guest agent configured: refused before anything happens to it
+    assert.equal(r.code, 5, `${r.out}\n${r.err}`);
+    assert.match(r.out, /TASK WARNINGS: 1/);
+    assert.match(r.out, /200 .*refused.*No QEMU guest agent configured/);
+    assert.equal(env.sim.guest(200).snapshots.length, 0, 'the VM without an agent was not snapshotted');
     const runs = JSON.parse((await env.cli('--output-format', 'json', 'runs')).out) as RunSummary[];
     runId = runs[0]!.id;
     const report = JSON.parse((await env.cli('--output-format', 'json', 'log', runId)).out) as { t: string }[];
-    assert.equal(report.at(-1)?.t, 'TASK OK');
+    assert.equal(report.at(-1)?.t, 'TASK WARNINGS: 1');
     for (const vmid of GUESTS) {
       assert.deepEqual(await versions(env.lab, vmid, DEMO_PACKAGE_NAMES), all11, `CT ${vmid} upgraded`);
       const snaps = env.sim.guest(vmid).snapshots.filter((s) => s.name.startsWith('pvepatch-'));
@@ -118,12 +123,14 @@ describe('patching three real Debian containers through the simulated PVE API', 
 
   it('reports per guest in JSON, with changes, reboot flag and skip reasons', async () => {
     const r = await env.cli('--output-format', 'json-pretty', 'run', 'all');
-    assert.equal(r.code, 2, 'a second run has nothing to update');
+    assert.equal(r.code, 5, 'a second run has nothing to update (and VM 200 is still refused)');
     const report = JSON.parse(r.out) as RunReport;
     const byId = new Map(report.guests.map((g) => [g.vmid, g]));
     for (const vmid of GUESTS) assert.equal(byId.get(vmid)?.outcome, 'up-to-date');
     assert.equal(byId.get(104)?.outcome, 'skipped');
     assert.equal(byId.get(9000)?.outcome, 'skipped');
+    assert.equal(byId.get(200)?.outcome, 'refused');
+    assert.equal(byId.get(200)?.transport, undefined, 'no transport was opened for it');
     for (const vmid of GUESTS) {
       assert.equal(
         env.sim.guest(vmid).snapshots.filter((s) => s.name.startsWith('pvepatch-')).length,
@@ -132,7 +139,7 @@ describe('patching three real Debian containers through the simulated PVE API', 
       );
     }
     const first = JSON.parse((await env.cli('--output-format', 'json', 'runs')).out) as RunSummary[];
-    assert.equal(first.find((x) => x.id === runId)?.state, 'ok');
+    assert.equal(first.find((x) => x.id === runId)?.state, 'warnings');
   });
 
   it('sent only requests that pass the schema, all authenticated', () => {

@@ -60,12 +60,22 @@ export class GuestExec {
    * transport can keep a shell open; the session is closed when `fn` ends, whatever the outcome.
    */
   async stage<T>(fn: () => Promise<T>): Promise<T> {
-    this.staged++;
+    this.begin();
     try {
       return await fn();
     } finally {
-      if (--this.staged === 0) await this.closeSession();
+      await this.end();
     }
+  }
+
+  /** Opens a stage scope by hand (the engine keeps one across the stages of a pool). */
+  begin(): void {
+    this.staged++;
+  }
+
+  /** Closes a scope opened with begin(); the last one closes the session. */
+  async end(): Promise<void> {
+    if (this.staged > 0 && --this.staged === 0) await this.closeSession();
   }
 
   /** Ends the stage's shell, if one is open (also after a failure: a stuck shell is killed). */
@@ -96,7 +106,12 @@ export class GuestExec {
         res = await session.run(argv, o);
       } else {
         this.roundTrips++;
-        res = await this.transport.exec(argv, { ...o, ...(opts.input === undefined ? {} : { input: opts.input }) });
+        res = await this.transport.exec(argv, {
+          ...o,
+          ...(opts.input === undefined ? {} : { input: opts.input }),
+          // a streamed change is the long work (an upgrade) a fragile channel must not carry
+          ...(opts.stream && opts.changes ? { detach: true } : {}),
+        });
       }
       if (res.truncated) throw overflowError(argv, max, res);
       return res;

@@ -1,4 +1,5 @@
 import { done, type GuestContext, type Stage, type StageResult } from '../context.js';
+import { containerRebootNeed } from '../reboot-decision.js';
 
 /** Upgrades with the guest's own package manager; holds it adds are recorded before they exist. */
 export const patch: Stage = {
@@ -26,10 +27,17 @@ async function upgrade(ctx: GuestContext): Promise<StageResult> {
         holds,
       }),
   });
+  let need = { required: res.rebootRequired, packages: res.rebootPackages };
+  if (guest.type === 'lxc') {
+    const ct = containerRebootNeed(res.rebootRequired, res.rebootPackages);
+    if (ct.dropped.length > 0)
+      ctx.log(`kernel package(s) ${ct.dropped.join(', ')} need no reboot in a container (it runs the host's kernel)`);
+    need = ct;
+  }
   Object.assign(ctx.result, {
     changed: res.changed,
-    reboot_required: res.rebootRequired,
-    reboot_packages: res.rebootPackages,
+    reboot_required: need.required,
+    reboot_packages: need.packages,
     conffiles_pending: res.conffilesPending,
     services_to_restart: res.servicesToRestart,
     admin_holds: res.adminHolds,
@@ -38,10 +46,6 @@ async function upgrade(ctx: GuestContext): Promise<StageResult> {
   if (res.adminHolds.length > 0) ctx.log(`admin holds left in place: ${res.adminHolds.join(', ')}`);
   if (res.conffilesPending.length > 0) ctx.log(`config files to review: ${res.conffilesPending.join(', ')}`);
   if (res.servicesToRestart.length > 0) ctx.log(`services to restart: ${res.servicesToRestart.join(', ')}`);
-  ctx.log(
-    res.rebootRequired
-      ? `reboot required (${res.rebootPackages.join(', ') || 'unknown package'})`
-      : 'no reboot required',
-  );
+  ctx.log(need.required ? `reboot required (${need.packages.join(', ') || 'unknown package'})` : 'no reboot required');
   return done;
 }

@@ -1,5 +1,6 @@
-import { errorMessage } from '../../core/errors.js';
+import { errorMessage, PvepatchError } from '../../core/errors.js';
 import { createSnapshot, pruneSnapshots, snapshotName } from '../../proxmox/snapshots.js';
+import { backupGuest } from '../../proxmox/vzdump.js';
 import type { SnapshotRecord } from '../../store/state.js';
 import { done, type GuestContext, type Stage } from '../context.js';
 import { settleSnapshots } from '../snapshot-records.js';
@@ -15,7 +16,8 @@ export const protect: Stage = {
   async run(ctx) {
     const { svc, target } = ctx;
     if (svc.config.protection === 'none') {
-      ctx.log('protection: none (configured) - no snapshot taken');
+      ctx.result.protection = 'none';
+      ctx.log('protection: none (configured) - no snapshot taken', { essential: true });
       return { status: 'skipped', reason: 'protection: none' };
     }
     const g = target.guest;
@@ -27,6 +29,7 @@ export const protect: Stage = {
       type: g.type,
       name,
       state: 'intended',
+      ...(target.transport ? { transport: target.transport } : {}),
     };
     await svc.store.recordSnapshot(rec);
     ctx.log(`creating snapshot '${name}'`);
@@ -40,15 +43,61 @@ export const protect: Stage = {
       ctx.timing.tasksMs += outcome.finishedAt - asked;
       await svc.store.recordSnapshot({ ...rec, state: 'created', upid: outcome.upid });
       ctx.result.snapshot = { name, upid: outcome.upid, finished_at: new Date(outcome.finishedAt).toISOString() };
-      ctx.log(`snapshot '${name}' created (${outcome.upid}: ${outcome.exitstatus})`);
+      ctx.result.protection = 'snapshot';
+      ctx.log(`snapshot '${name}' created (${outcome.upid}: ${outcome.exitstatus})`, { essential: true });
     } catch (err) {
       await settleSnapshots(svc, [g.vmid]).catch(() => {}); // recovery settles what this cannot
-      throw err;
+      if (!snapshotImpossible(err)) throw err;
+      await fallback(ctx, errorMessage(err));
+      return done;
     }
     await prune(ctx);
     return done;
   },
 };
+
+/** Proxmox's answer when the guest's storage or mount points cannot take a snapshot at all. */
+function snapshotImpossible(err: unknown): boolean {
+  return errorMessage(err).includes('snapshot feature is not available');
+}
+
+/**
+ * No snapshot is possible: `fallback: skip` (the default) leaves the guest alone; `fallback: vzdump`
+ * backs it up to the policy's storage and waits for that backup before patching.
+ */
+async function fallback(ctx: GuestContext, why: string): Promise<void> {
+  const { svc, target, policy } = ctx;
+  const g = target.guest;
+  if (policy.fallback !== 'vzdump') {
+    throw new PvepatchError(
+      'protection-failed',
+      `${why}; policy fallback is skip, so the guest is not patched - set 'fallback vzdump' and 'fallback-storage <storage>' for it to be backed up instead`,
+    );
+  }
+  if (!policy.fallbackStorage) {
+    throw new PvepatchError(
+      'protection-failed',
+      `${why}; fallback vzdump needs 'fallback-storage <storage>' in the policy`,
+    );
+  }
+  ctx.log(`no snapshot possible (${why}); backing up to storage '${policy.fallbackStorage}' instead`, {
+    essential: true,
+  });
+  const asked = Date.now();
+  try {
+    const outcome = await backupGuest(svc.client, g, policy.fallbackStorage, {
+      timeoutMs: svc.config.task_timeout * 1000,
+    });
+    ctx.timing.tasksMs += outcome.finishedAt - asked;
+    ctx.result.protection = 'vzdump';
+    ctx.result.backup = { storage: policy.fallbackStorage, upid: outcome.upid };
+    ctx.log(`backup to '${policy.fallbackStorage}' done (${outcome.upid}: ${outcome.exitstatus})`, { essential: true });
+  } catch (err) {
+    throw new PvepatchError('protection-failed', `${why}; the fallback backup failed too - ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+}
 
 async function prune(ctx: GuestContext): Promise<void> {
   const { svc, target } = ctx;

@@ -1,0 +1,23 @@
+import { done, type Stage } from '../context.js';
+
+/** Refreshes the package lists and lists the pending updates; a dry run stops here. */
+export const updates: Stage = {
+  name: 'updates',
+  async run(ctx) {
+    const { driver, driverCtx } = ctx;
+    await driver!.refresh(driverCtx!);
+    const all = await driver!.listUpdates(driverCtx!, { exclude: ctx.exclude });
+    ctx.updates = all.filter((u) => !ctx.exclude.includes(u.package) && (!ctx.securityOnly || u.security));
+    ctx.result.packages = ctx.updates;
+    ctx.result.exclusions = ctx.exclude.filter((name) => all.some((u) => u.package === name));
+    if (ctx.updates.length === 0) {
+      const reason = ctx.securityOnly && all.length > 0 ? 'no security updates' : 'nothing to update';
+      return { status: 'halt', outcome: 'up-to-date', reason };
+    }
+    ctx.log(
+      `${ctx.updates.length} update(s): ${ctx.updates.map((u) => `${u.package} ${u.current_version ?? '(new)'} -> ${u.new_version}`).join(', ')}`,
+    );
+    if (ctx.dryRun) return { status: 'halt', outcome: 'would-update', reason: 'dry run' };
+    return done;
+  },
+};
