@@ -21,7 +21,28 @@ export const verify: Stage = {
   },
 };
 
+/** Between attempts while a failing guest may still be settling (services starting after a boot). */
+const SETTLE_MS = 1000;
+
+/**
+ * Verifies, and while something fails retries every second until the policy's check timeout has
+ * passed since the first attempt: right after a restart, services may still be starting.
+ */
 export async function verifyGuest(ctx: GuestContext): Promise<Verification> {
+  const until = Date.now() + ctx.policy.checkTimeout * 1000;
+  for (;;) {
+    const v = await verifyOnce(ctx);
+    if (v.ok || Date.now() + SETTLE_MS >= until) {
+      for (const c of v.checks) ctx.log(`check ${c.check}: ${c.ok ? 'ok' : 'FAILED'} - ${c.detail}`);
+      const nf = v.new_failed_units;
+      if (nf) ctx.log(nf.length > 0 ? `newly failed units: ${nf.join(', ')}` : 'no newly failed units');
+      return v;
+    }
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+  }
+}
+
+async function verifyOnce(ctx: GuestContext): Promise<Verification> {
   const { policy } = ctx;
   const exec = ctx.exec!;
   const problems: string[] = [];

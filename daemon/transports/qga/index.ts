@@ -180,13 +180,7 @@ export class QgaTransport implements Transport {
     if (text && o.onOutput) o.onOutput(stream, text);
   }
 
-  private finish(
-    o: TransportExecOptions,
-    out: Capture,
-    err: Capture,
-    rc: number | null,
-    started: number,
-  ): ExecResult {
+  private finish(o: TransportExecOptions, out: Capture, err: Capture, rc: number | null, started: number): ExecResult {
     for (const [c, s] of [
       [out, 'stdout'],
       [err, 'stderr'],
