@@ -6,9 +6,13 @@
 import { errorMessage } from '../core/errors.js';
 import { getDriver } from '../drivers/index.js';
 import { GuestExec } from '../drivers/shared/guest-exec.js';
+import { loadPolicy } from '../policy/load.js';
+import { resolvePolicy } from '../policy/resolve.js';
+import { listGuests } from '../proxmox/inventory.js';
 import { finalState, RunLog, readRunLog } from '../store/run-log.js';
 import type { PendingHolds, RunSummary } from '../store/state.js';
 import { createTransport } from '../transports/index.js';
+import { sshOf } from './run-policy.js';
 import type { EngineServices } from './types.js';
 
 /**
@@ -86,17 +90,36 @@ async function releaseOne(svc: EngineServices, entry: PendingHolds, log: (line: 
   const driver = getDriver(entry.driver);
   if (!driver) throw new Error(`unknown driver '${entry.driver}'`);
   const guest = { vmid: entry.vmid, node: entry.node, type: entry.type };
-  const transport = createTransport(entry.transport, guest, { config: svc.config, node: svc.node, client: svc.client });
+  const ssh = entry.transport === 'ssh' ? await sshSettingsOf(svc, entry) : undefined;
+  const transport = createTransport(entry.transport, guest, {
+    config: svc.config,
+    node: svc.node,
+    client: svc.client,
+    ...(ssh ? { ssh } : {}),
+  });
   const prefix = `${label(entry)}: `;
   const exec = new GuestExec(transport, {
     log: (t) => log(prefix + t),
     deadline: Date.now() + svc.config.exec_timeout * 1000,
     maxOutputBytes: svc.config.exec_output_max_mb * 1024 * 1024,
   });
-  await exec.stage(() =>
-    driver.releaseHolds(
-      { exec, log: (t) => log(prefix + t), lockTimeoutMs: svc.config.lock_timeout * 1000 },
-      entry.holds,
-    ),
-  );
+  try {
+    await exec.stage(() =>
+      driver.releaseHolds(
+        { exec, log: (t) => log(prefix + t), lockTimeoutMs: svc.config.lock_timeout * 1000 },
+        entry.holds,
+      ),
+    );
+  } finally {
+    await transport.close?.();
+  }
+}
+
+/** How to reach an SSH guest now: its policy, resolved with its current tags. */
+async function sshSettingsOf(svc: EngineServices, entry: PendingHolds) {
+  const guest = (await listGuests(svc.client)).find((g) => g.vmid === entry.vmid);
+  if (!guest) throw new Error(`guest ${entry.vmid} no longer exists`);
+  const ssh = sshOf(resolvePolicy(loadPolicy(svc.config.policy_file), guest, { reboot: svc.config.reboot }));
+  if (!ssh) throw new Error(`the policy no longer says how to reach ${entry.vmid} over SSH`);
+  return ssh;
 }

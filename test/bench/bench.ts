@@ -155,8 +155,8 @@ Fresh labs of ${fleetOpts.sizes.join(', ')} real Debian containers (5 packages t
 lists), all rolled back to the same baseline before every measurement. The **shell loop** re-implements
 the most used community updater's core: for each container in turn \`pct exec <id> -- apt-get update\`,
 then \`pct exec <id> -- env DEBIAN_FRONTEND=noninteractive apt-get -y dist-upgrade\` — no snapshot, no
-backup gate, no check. pvepatch does its whole job: gate, precheck (os-release, free space, dpkg audit,
-lock probe, refresh, list), a snapshot unless \`protection: none\`, holds, the upgrade, post-state and
+backup gate, no check. pvepatch does its whole job: gate, planning (os-release, free space, dpkg audit,
+lock probe, failed units, refresh, list), a snapshot unless \`protection: none\`, holds, the upgrade, post-state, verify and
 report. "Outside guest commands" is the guests' time in Proxmox tasks and pvepatch itself; "orchestration"
 leaves out the tasks. Headline rows are medians of ${fleetOpts.repeat}; concurrency 1 and 4 are one run each.
 

@@ -196,7 +196,7 @@ export function fleetMarkdown(rows: FleetRow[], delay: number): string {
   const targets = [
     `- Snapshot before each guest, 10 and 20 guests, wall time ≤ 1.0× the shell loop's (concurrency 2): ${verdict(snap.every((s) => s.x <= 1))} — ${fmt(snap)}.`,
     `- \`protection: none\`, 10 and 20 guests, ≥ 1.8× as fast as the shell loop (concurrency 2): ${verdict(none.every((s) => 1 / s.x >= 1.8))} — ${fmt(none, true)}.`,
-    `- At most 4 guest round trips per guest for a full apt run: ${verdict(maxTrips <= 4)} — ${maxTrips} (precheck and patch stage, one shell session each); at most 2 for a plan: ${verdict(maxPlan <= 2)} — ${maxPlan}.`,
+    `- At most 4 guest round trips per guest for a full apt run: ${verdict(maxTrips <= 4)} — ${maxTrips} (the planning stages and the patch stages, one shell session each); at most 2 for a plan: ${verdict(maxPlan <= 2)} — ${maxPlan}.`,
     `- Orchestration overhead (neither guest commands nor Proxmox tasks nor waiting for a pool slot) ≤ 5 % of the guests' time: ${verdict(maxOverhead <= 0.05)} — at most ${pct(maxOverhead)}.`,
   ].join('\n');
   return `${table}\n\n### Targets\n\n${targets}\n\nThe modelled \`pct exec\` start-up is ${delay} s (\`BENCH_PCT_DELAY\`), written to the lab's \`pct-exec-delay\` file; the shim sleeps that long before it enters the guest, as Proxmox's Perl \`pct\` spends loading before it attaches.`;

@@ -46,7 +46,7 @@ describe('one run over a mixed lab: Debian, Fedora-, SUSE- and Arch-like contain
       assert.equal(res.outcome, 'updated', `${g.flavour}: ${res.reason}`);
       assert.equal(res.driver, g.driver);
       assert.ok(res.snapshot?.name.startsWith('pvepatch-'));
-      // precheck and patch: one shell session each, the same budget for every family
+      // planning (detect, inspect, updates) and patching (patch, verify): one shell session each, the same budget for every family
       assert.equal(res.exec?.round_trips, 2, `${g.flavour}: two round trips for the whole run`);
       const t = res.timing!;
       assert.ok(t.guest_ms > 0 && t.tasks_ms > 0, `${g.flavour}: time in the guest and in the snapshot task`);
