@@ -1,7 +1,7 @@
 // Renders the output of `npm run demo` as a terminal picture for the README (docs/demo.png).
 // Needs root and Debian's chromium. Usage: node scripts/demo-screenshot.mjs
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,7 +17,7 @@ const lines = demo.stdout
   .split('\n')
   .filter(
     (l) =>
-      !/^\d{4}-\d\d-\d\dT.* CT \d+: (\$ |Get:|Preparing|Unpacking|Setting up|\(Reading|Reading|Building|Calculating|Hit:|Ign:|Fetched|debconf|Installing|Inst |Conf |\d+ upgraded|The following| {2}demo)/.test(
+      !/^\d{4}-\d\d-\d\dT.* (CT|VM) \d+: (\$ |\| |Get:|Preparing|Unpacking|Setting up|\(Reading|Reading|Building|Calculating|Hit:|Ign:|Fetched|debconf|Installing|Inst |Conf |\d+ upgraded|The following| {2}demo)/.test(
         l,
       ),
   );
@@ -36,6 +36,8 @@ b{color:#fff}.c{color:#6a9955}.ok{color:#4ec9b0}.bad{color:#f48771}</style><pre>
 const dir = mkdtempSync(join(tmpdir(), 'pvepatch-shot-'));
 writeFileSync(join(dir, 'demo.html'), html);
 const height = 18 * lines.length + 40;
+// 13px DejaVu Sans Mono is about 7.9px a character: wide enough for the widest line
+const width = Math.max(1480, Math.ceil(7.9 * Math.max(...lines.map((l) => l.length))) + 40);
 const shot = spawnSync(
   'chromium',
   [
@@ -49,12 +51,13 @@ const shot = spawnSync(
     '--disable-quic',
     `--user-data-dir=${join(dir, 'profile')}`,
     '--hide-scrollbars',
-    `--window-size=1480,${height}`,
+    `--window-size=${width},${height}`,
     '--screenshot=docs/demo.png',
     `file://${join(dir, 'demo.html')}`,
   ],
   { encoding: 'utf8' },
 );
+rmSync(dir, { recursive: true, force: true });
 if (shot.status !== 0) {
   process.stderr.write(shot.stderr);
   process.exit(1);

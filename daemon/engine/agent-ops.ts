@@ -47,7 +47,13 @@ export async function checkAgent(svc: EngineServices, t: Target): Promise<AgentC
   try {
     const cfg = await guestConfig(svc.client, g);
     out.configured = agentEnabled(cfg.agent);
-    if (!out.configured) return { ...out, detail: "no QEMU guest agent configured (set 'agent: 1')" };
+    if (!out.configured) {
+      const pending = agentEnabled((await guestConfig(svc.client, g, { pending: true })).agent);
+      const detail = pending
+        ? "'agent: 1' is set but pending - effective after the VM's next cold start (shutdown and start)"
+        : "no QEMU guest agent configured (set 'agent: 1')";
+      return { ...out, detail };
+    }
     await new AgentApi(svc.client, g).ping();
     out.responding = true;
     const qga = new QgaTransport(svc.client, g, { defaultTimeoutMs: 30_000 });
@@ -62,7 +68,10 @@ export async function checkAgent(svc: EngineServices, t: Target): Promise<AgentC
 
 /** The agent's package in each family's repositories. */
 const INSTALL: Record<string, string[][]> = {
-  apt: [['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', 'qemu-guest-agent']],
+  apt: [
+    ['apt-get', 'update'],
+    ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', 'qemu-guest-agent'],
+  ],
   dnf: [['dnf', '-y', 'install', 'qemu-guest-agent']],
   yum: [['yum', '-y', 'install', 'qemu-guest-agent']],
   zypper: [['zypper', '--non-interactive', 'install', 'qemu-guest-agent']],
@@ -76,7 +85,10 @@ const START: Record<string, string[][]> = {
     ['rc-service', 'qemu-guest-agent', 'start'],
   ],
 };
-const SYSTEMD_START = [['systemctl', 'enable', '--now', 'qemu-guest-agent']];
+const SYSTEMD_START = [
+  ['systemctl', 'enable', 'qemu-guest-agent'],
+  ['systemctl', 'start', 'qemu-guest-agent'],
+];
 
 /**
  * For a VM whose agent is missing: installs and starts qemu-guest-agent over SSH (its policy must

@@ -79,6 +79,15 @@ export function agentEnabled(agent: string | number | undefined): boolean {
   return false;
 }
 
-export async function guestConfig(client: ProxmoxClient, g: Pick<Guest, 'node' | 'type' | 'vmid'>) {
-  return GuestConfig.parse(await client.get(`/nodes/${encodeURIComponent(g.node)}/${g.type}/${g.vmid}/config`));
+/**
+ * The guest's config as it is in effect (`current=1`); without it PVE answers with pending changes
+ * applied — an `agent: 1` set on a running VM shows there before the VM's next start makes it real.
+ */
+export async function guestConfig(
+  client: ProxmoxClient,
+  g: Pick<Guest, 'node' | 'type' | 'vmid'>,
+  opts: { pending?: boolean } = {},
+) {
+  const path = `/nodes/${encodeURIComponent(g.node)}/${g.type}/${g.vmid}/config`;
+  return GuestConfig.parse(await client.get(path, opts.pending ? {} : { current: 1 }));
 }

@@ -146,6 +146,8 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
     lock_timeout: '5',
     // proxmox-api keeps its request timer after a failed request; a short one lets test processes exit
     api_timeout: '5',
+    // never the host's /etc/pvepatch/guests.conf; a test that wants a policy sets its own
+    policy_file: join(dir, 'guests.conf'),
     ...opts.config,
   };
   const writeConfig = (name: string, overrides: Record<string, string | undefined>) => {

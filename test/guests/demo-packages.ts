@@ -30,7 +30,32 @@ export const demoPackages: readonly PackageSpec[] = [
   { name: 'demo-tool', version: '1.1' },
   { name: 'demo-sec', version: '1.0' },
   { name: 'demo-sec', version: '1.1' },
+  // available, never installed at creation: `pvepatch agent ensure` installs it; it ships a unit
+  // for the lab's systemctl stand-in (lab-services.ts), the guest side of the simulated agent
+  {
+    name: 'qemu-guest-agent',
+    version: '1.0',
+    files: {
+      '/usr/local/lib/lab-units/qemu-guest-agent.service': [
+        '# pvepatch lab unit (read by the lab systemctl stand-in, not by systemd)',
+        '[Unit]',
+        'Description=QEMU Guest Agent (lab stand-in)',
+        '',
+        '[Service]',
+        'ExecStart=sleep infinity',
+        'X-Lab-Argv=sleep',
+        'X-Lab-Argv=infinity',
+        '',
+        '[Install]',
+        'WantedBy=multi-user.target',
+        '',
+      ].join('\n'),
+    },
+  },
 ];
+
+/** In the main repository in every state, installed in no guest. */
+const AVAILABLE_ONLY = ['qemu-guest-agent_1.0'];
 
 export const MAIN_RELEASE: ReleaseInfo = {
   origin: 'Demo',
@@ -57,7 +82,7 @@ export interface DemoRepoLayout {
 
 export function demoRepoLayout(state: RepoState): DemoRepoLayout {
   const v10 = DEMO_PACKAGE_NAMES.map((n) => `${n}_1.0`);
-  if (state === 'v1') return { main: v10, security: [] };
+  if (state === 'v1') return { main: [...v10, ...AVAILABLE_ONLY], security: [] };
   const v11 = DEMO_PACKAGE_NAMES.filter((n) => n !== 'demo-sec').map((n) => `${n}_1.1`);
-  return { main: [...v10, ...v11], security: ['demo-sec_1.1'] };
+  return { main: [...v10, ...v11, ...AVAILABLE_ONLY], security: ['demo-sec_1.1'] };
 }

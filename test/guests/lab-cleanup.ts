@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { guestPaths, mountsBelow, parseMountPoints, unmountBelow } from './lab-guest.js';
+import { GUEST_CONF_FILES, guestPaths, mountsBelow, parseMountPoints, unmountBelow } from './lab-guest.js';
 import { runOk } from './run.js';
 
 /**
@@ -47,11 +47,15 @@ export function untrackLab(dir: string): void {
   liveLabs.delete(dir);
 }
 
-/** Stops the running guests with pct, unmounts everything under dir and removes it. Safe to call twice. */
+/**
+ * Stops the running guests (VMs too: pctPath is the lab's own entry, `<dir>/bin/lab-pct`), unmounts
+ * everything under dir and removes it. Safe to call twice.
+ */
 export async function destroyLab(dir: string, pctPath: string, vmids: readonly number[]): Promise<void> {
   if (existsSync(pctPath)) {
     for (const vmid of vmids) {
-      if (!existsSync(guestPaths(dir, vmid).conf)) continue;
+      const guestDir = guestPaths(dir, vmid).dir;
+      if (!GUEST_CONF_FILES.some((f) => existsSync(`${guestDir}/${f}`))) continue;
       const status = await runOk([pctPath, 'status', String(vmid)]);
       if (status.stdout.trim() === 'status: running') await runOk([pctPath, 'stop', String(vmid)]);
     }

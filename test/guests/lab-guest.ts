@@ -13,8 +13,12 @@ export interface GuestPaths {
   usrUpper: string;
   usrWork: string;
   snapshots: string;
+  /** ct.conf of a container, vm.conf of a VM: the pct shim enters only guests with a ct.conf (see readme.md "VMs"). */
   conf: string;
 }
+
+/** The config file names a guest may have; one of them exists = the guest exists. */
+export const GUEST_CONF_FILES = ['ct.conf', 'vm.conf'] as const;
 
 /** How a guest root is put together (see FlavourLab). */
 export interface GuestLayout {
@@ -26,7 +30,7 @@ export interface GuestLayout {
   binds: Readonly<Record<string, string>>;
 }
 
-export function guestPaths(labDir: string, vmid: number): GuestPaths {
+export function guestPaths(labDir: string, vmid: number, kind: 'ct' | 'vm' = 'ct'): GuestPaths {
   const dir = path.join(labDir, 'guests', String(vmid));
   return {
     dir,
@@ -36,7 +40,7 @@ export function guestPaths(labDir: string, vmid: number): GuestPaths {
     usrUpper: path.join(dir, 'usr-upper'),
     usrWork: path.join(dir, 'usr-work'),
     snapshots: path.join(dir, 'snapshots'),
-    conf: path.join(dir, 'ct.conf'),
+    conf: path.join(dir, kind === 'vm' ? 'vm.conf' : 'ct.conf'),
   };
 }
 
@@ -94,9 +98,21 @@ export async function unmountBelow(dir: string): Promise<void> {
   }
 }
 
-/** Writes ct.conf and the files every guest has (hostname, hosts). */
-export async function writeGuestFiles(g: GuestPaths, hostname: string, ostype: string): Promise<void> {
-  await writeFile(g.conf, `arch: amd64\nhostname: ${hostname}\nostype: ${ostype}\nrootfs: ${g.root}\n`);
+/**
+ * Writes the guest's config (ct.conf as `pct config` shows it; vm.conf of a VM with qemu's keys: the
+ * hostname as `name`) and the files every guest has (hostname, hosts).
+ */
+export async function writeGuestFiles(
+  g: GuestPaths,
+  hostname: string,
+  ostype: string,
+  kind: 'ct' | 'vm' = 'ct',
+): Promise<void> {
+  const conf =
+    kind === 'vm'
+      ? `agent: 1\nname: ${hostname}\nostype: l26\n`
+      : `arch: amd64\nhostname: ${hostname}\nostype: ${ostype}\nrootfs: ${g.root}\n`;
+  await writeFile(g.conf, conf);
   const etc = path.join(g.root, 'etc');
   await writeFile(path.join(etc, 'hostname'), `${hostname}\n`);
   await writeFile(path.join(etc, 'hosts'), `127.0.0.1\tlocalhost\n127.0.1.1\t${hostname}\n`);

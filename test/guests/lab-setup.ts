@@ -6,10 +6,28 @@ import { type Flavour, type FlavourGuest, type FlavourLab, flavourOf, type Guest
 import type { LabGuestSpec } from './lab-types.js';
 import { type RunResult, run } from './run.js';
 
-/** Writes `<labDir>/bin/pct`: a /bin/sh wrapper that runs the shim with the lab dir baked in. */
-export async function writePctWrapper(wrapperPath: string, shim: string, labDir: string): Promise<void> {
+/**
+ * Writes a /bin/sh wrapper that runs the shim with the lab dir baked in: `<labDir>/bin/pct` (like
+ * Proxmox's pct: VMs are refused; an inherited PVEPATCH_LAB_INTERNAL is dropped) or, with `internal`,
+ * `<labDir>/bin/lab-pct`, the lab's own entry, which also enters VMs (PVEPATCH_LAB_INTERNAL=1).
+ */
+export async function writePctWrapper(
+  wrapperPath: string,
+  shim: string,
+  labDir: string,
+  opts: { internal?: boolean } = {},
+): Promise<void> {
   const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-  const lines = ['#!/bin/sh', `PVEPATCH_LAB_DIR=${q(labDir)}`, 'export PVEPATCH_LAB_DIR', `exec ${q(shim)} "$@"`];
+  const internal = opts.internal
+    ? ['PVEPATCH_LAB_INTERNAL=1', 'export PVEPATCH_LAB_INTERNAL']
+    : ['unset PVEPATCH_LAB_INTERNAL'];
+  const lines = [
+    '#!/bin/sh',
+    `PVEPATCH_LAB_DIR=${q(labDir)}`,
+    'export PVEPATCH_LAB_DIR',
+    ...internal,
+    `exec ${q(shim)} "$@"`,
+  ];
   await mkdir(path.dirname(wrapperPath), { recursive: true });
   await writeFile(wrapperPath, `${lines.join('\n')}\n`);
   await chmod(wrapperPath, 0o755);

@@ -14,6 +14,8 @@ const UPGRADE = ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', '-y', '-q',
 describe('guest lab', () => {
   let lab: Lab;
   let dir: string;
+  /** Host pid of VM 103's init, to see that destroy() stops VMs too. */
+  let vmInit = 0;
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'pvepatch-lab-'));
@@ -22,6 +24,7 @@ describe('guest lab', () => {
       guests: [
         { vmid: 101, hostname: 'web1' },
         { vmid: 102, status: 'stopped', modifyConffile: true },
+        { vmid: 103, kind: 'vm', hostname: 'vm103', packages: ['demo-lib'] },
       ],
     });
   });
@@ -70,6 +73,45 @@ describe('guest lab', () => {
     const bad = await run([lab.pctPath, 'exec', '99', '--', 'true']);
     assert.equal(bad.exitCode, 255);
     assert.match(bad.stderr, /^400 Parameter verification failed\.\nvmid: invalid format - value does not look like/);
+  });
+
+  test("pct refuses a lab VM as Proxmox's pct refuses a QEMU VM; the lab itself still reaches it", async () => {
+    const noConf = "Configuration file 'nodes/pve1/lxc/103.conf' does not exist\n";
+    const refusal = async (argv: string[], env?: NodeJS.ProcessEnv) => {
+      const r = await run([lab.pctPath, ...argv], env ? { env } : {});
+      return [r.exitCode, r.stdout, r.stderr];
+    };
+    assert.deepEqual(await refusal(['exec', '103', '--', 'true']), [255, '', noConf]);
+    assert.deepEqual(await refusal(['exec', '103', '--keep-env', '0', '--', 'true']), [255, '', noConf]);
+    assert.deepEqual(await refusal(['status', '103']), [255, '', noConf]);
+    assert.deepEqual(await refusal(['start', '103']), [255, '', noConf]);
+    assert.deepEqual(await refusal(['stop', '103']), [255, '', 'CT 103 not running\n']);
+    // an inherited PVEPATCH_LAB_INTERNAL does not open the public pct
+    const leaked = { ...process.env, PVEPATCH_LAB_INTERNAL: '1' };
+    assert.deepEqual(await refusal(['exec', '103', '--', 'true'], leaked), [255, '', noConf]);
+    assert.equal(lab.kind(103), 'vm');
+    assert.equal(existsSync(path.join(dir, 'guests/103/ct.conf')), false);
+    assert.match(await readFile(path.join(dir, 'guests/103/vm.conf'), 'utf8'), /^name: vm103$/m);
+
+    // the VM kept running (pct stop did not touch it), and the lab's helpers still work on it
+    assert.equal(await lab.status(103), 'running');
+    assert.equal(await lab.dpkgVersion(103, 'demo-lib'), '1.0', 'provisioned through the lab entry');
+    assert.equal((await lab.execOk(103, ['hostname'])).stdout, 'vm103\n');
+    await lab.writeGuestFile(103, '/root/note', 'hi\n', 0o600);
+    assert.equal((await lab.execOk(103, ['stat', '-c', '%a %s', '/root/note'])).stdout, '600 3\n');
+    assert.equal(await lab.fileExists(103, '/root/note'), true);
+    const kept = await lab.exec(103, ['env'], { keepEnv: true });
+    assert.doesNotMatch(kept.stdout, /^PVEPATCH_LAB_(DIR|INTERNAL)=/m);
+    const init = (await readFile(path.join(dir, 'guests/103/init.pid'), 'utf8')).split(' ')[0];
+    vmInit = Number(init);
+    assert.ok(vmInit > 1 && existsSync(`/proc/${vmInit}`));
+    // the lab stops and starts it (snapshots and power actions do)
+    await lab.setStatus(103, 'stopped');
+    assert.equal(await lab.status(103), 'stopped');
+    assert.deepEqual(await refusal(['start', '103']), [255, '', noConf]);
+    await lab.setStatus(103, 'running');
+    assert.equal(await lab.status(103), 'running');
+    vmInit = Number((await readFile(path.join(dir, 'guests/103/init.pid'), 'utf8')).split(' ')[0]);
   });
 
   test('pct exec passes argv, stdin and the exit code through', async () => {
@@ -153,6 +195,7 @@ describe('guest lab', () => {
   test('destroy removes every mount and the lab dir, and can run twice', async () => {
     await lab.destroy();
     await lab.destroy();
+    if (vmInit > 0) assert.equal(existsSync(`/proc/${vmInit}`), false, "the VM's init was stopped too");
     const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
     assert.equal(mountinfo.includes(dir), false);
     assert.equal(existsSync(dir), false);

@@ -45,8 +45,17 @@ export type { GuestStatus, LabExecOptions, LabGuestSpec, LabOptions } from './la
 
 /** Guests on overlayfs that behave like Proxmox containers behind a pct shim (see readme.md). */
 export class Lab {
-  /** `<dir>/bin/pct`: an executable that runs the pct shim for this lab (no env needed). */
+  /**
+   * `<dir>/bin/pct`: an executable that runs the pct shim for this lab (no env needed). It is what
+   * pvepatch gets: like Proxmox's pct, it reaches containers only and refuses VMs (see readme.md "VMs").
+   */
   readonly pctPath: string;
+  /**
+   * `<dir>/bin/lab-pct`: the lab's own entry into the shim, which enters VMs as well as containers.
+   * The lab's helpers (exec, execOk, writeGuestFile, versions, locks, start/stop) use it; give it to
+   * nothing under test.
+   */
+  readonly internalPctPath: string;
   /** Real snapshots of guest roots (copies of the overlay upper dir). */
   readonly snapshotBackend: SnapshotBackend;
   /** The QEMU guest agent of the lab's guests (guest-exec through their namespaces; see lab-vm.ts). */
@@ -61,6 +70,7 @@ export class Lab {
     readonly guests: readonly LabGuestSpec[],
   ) {
     this.pctPath = path.join(dir, 'bin', 'pct');
+    this.internalPctPath = path.join(dir, 'bin', 'lab-pct');
     this.snapshots = new LabSnapshots({
       paths: (vmid) => this.paths(vmid),
       isRunning: (vmid) => this.isRunning(vmid),
@@ -106,12 +116,13 @@ export class Lab {
 
   private async setup(repo: RepoState): Promise<void> {
     await writePctWrapper(this.pctPath, PCT_SHIM, this.dir);
+    await writePctWrapper(this.internalPctPath, PCT_SHIM, this.dir, { internal: true });
     for (const [name, fl] of await prepareFlavours(this.dir, this.guests)) this.flavourLabs.set(name, fl);
     for (const spec of this.guests) {
       const g = this.paths(spec.vmid);
       const flavour = this.flavourSpec(spec.vmid);
       await mountGuest(g, this.layout(spec.vmid));
-      await writeGuestFiles(g, spec.hostname ?? `guest${spec.vmid}`, flavour.ostype);
+      await writeGuestFiles(g, spec.hostname ?? `guest${spec.vmid}`, flavour.ostype, this.kind(spec.vmid));
       await flavour.writeGuestFiles(g.root);
       await mkdir(g.snapshots, { recursive: true });
     }
@@ -147,9 +158,12 @@ export class Lab {
     else await rm(file, { force: true });
   }
 
-  /** Runs argv inside a running guest through the pct shim (`pct exec <vmid> --keep-env 0 -- argv`). */
+  /**
+   * Runs argv inside a running guest, container or VM, through the lab's own entry into the pct shim
+   * (`lab-pct exec <vmid> --keep-env 0 -- argv`; Proxmox's pct would refuse a VM, the lab does not).
+   */
   exec(vmid: number, argv: readonly string[], opts: LabExecOptions = {}): Promise<RunResult> {
-    const pct = [this.pctPath, 'exec', String(vmid), '--keep-env', opts.keepEnv ? '1' : '0', '--', ...argv];
+    const pct = [this.internalPctPath, 'exec', String(vmid), '--keep-env', opts.keepEnv ? '1' : '0', '--', ...argv];
     return run(pct, { input: opts.input, timeoutMs: opts.timeoutMs });
   }
 
@@ -161,13 +175,13 @@ export class Lab {
     return res;
   }
 
-  /** dpkg's installed version of pkg, or null (Debian guests). Works on stopped guests too (through chroot). */
-  /** Writes a file inside a running guest (through pct exec: tee, then chmod). */
+  /** Writes a file inside a running guest (through the lab's pct exec: tee, then chmod). */
   async writeGuestFile(vmid: number, guestPath: string, content: string, mode = 0o644): Promise<void> {
     await this.execOk(vmid, ['tee', '--', guestPath], { input: content });
     await this.execOk(vmid, ['chmod', mode.toString(8), '--', guestPath]);
   }
 
+  /** dpkg's installed version of pkg, or null (Debian guests). Works on stopped guests too (through chroot). */
   dpkgVersion(vmid: number, pkg: string): Promise<string | null> {
     return dpkgQueryVersion(this.guest(vmid), pkg);
   }
@@ -189,14 +203,12 @@ export class Lab {
 
   /** 'vm' for guests declared with `kind: 'vm'`, else 'ct'. */
   kind(vmid: number): 'ct' | 'vm' {
-    this.paths(vmid);
-    return this.guests.find((g) => g.vmid === vmid)?.kind ?? 'ct';
+    return this.spec(vmid).kind ?? 'ct';
   }
 
   /** The guest's flavour ('debian' unless its spec says otherwise). */
   flavour(vmid: number): GuestFlavour {
-    this.paths(vmid);
-    return this.guests.find((g) => g.vmid === vmid)?.flavour ?? 'debian';
+    return this.spec(vmid).flavour ?? 'debian';
   }
 
   /** The guest's /var/log/dpkg.log ('' when there is none). */
@@ -210,19 +222,19 @@ export class Lab {
   }
 
   async status(vmid: number): Promise<GuestStatus> {
-    const res = await runOk([this.pctPath, 'status', String(vmid)]);
+    const res = await runOk([this.internalPctPath, 'status', String(vmid)]);
     return res.stdout.trim() === 'status: running' ? 'running' : 'stopped';
   }
 
   async setStatus(vmid: number, status: GuestStatus): Promise<void> {
     if ((await this.status(vmid)) === status) return;
     if (status === 'running') await this.start(vmid);
-    else await runOk([this.pctPath, 'stop', String(vmid)]);
+    else await runOk([this.internalPctPath, 'stop', String(vmid)]);
   }
 
   /** Holds dpkg's lock-frontend and lock (fcntl) from a perl process inside the guest. */
   holdDpkgLock(vmid: number, seconds: number): Promise<DpkgLockHold> {
-    return holdDpkgLock(this.pctPath, vmid, seconds);
+    return holdDpkgLock(this.internalPctPath, vmid, seconds);
   }
 
   /** Holds the family's lock (see LockKind) from a perl process in the guest, until release() or `seconds`. */
@@ -239,14 +251,19 @@ export class Lab {
   destroy(): Promise<void> {
     return destroyLab(
       this.dir,
-      this.pctPath,
+      this.internalPctPath,
       this.guests.map((g) => g.vmid),
     );
   }
 
   paths(vmid: number): GuestPaths {
-    if (!this.guests.some((g) => g.vmid === vmid)) throw new Error(`unknown lab guest ${vmid}`);
-    return guestPaths(this.dir, vmid);
+    return guestPaths(this.dir, vmid, this.kind(vmid));
+  }
+
+  private spec(vmid: number): LabGuestSpec {
+    const spec = this.guests.find((g) => g.vmid === vmid);
+    if (!spec) throw new Error(`unknown lab guest ${vmid}`);
+    return spec;
   }
 
   private async isRunning(vmid: number): Promise<boolean> {
@@ -268,7 +285,7 @@ export class Lab {
     const root = this.paths(vmid).root;
     return {
       vmid,
-      pctPath: this.pctPath,
+      pctPath: this.internalPctPath,
       root,
       exec: (argv, opts) => this.exec(vmid, argv, opts),
       execOk: (argv, opts) => this.execOk(vmid, argv, opts),
@@ -278,6 +295,6 @@ export class Lab {
 
   private start(vmid: number): Promise<void> {
     const initLog = path.join(this.paths(vmid).dir, 'init.log');
-    return startGuest(this.pctPath, vmid, () => this.isRunning(vmid), initLog);
+    return startGuest(this.internalPctPath, vmid, () => this.isRunning(vmid), initLog);
   }
 }

@@ -4,7 +4,7 @@
  * The host's `/usr/sbin/sshd -D -e -f <dir>/sshd_config` listens on 127.0.0.1:<free port> with its
  * own ed25519 host key, PidFile and AuthorizedKeysFile in a temp dir. Every session is sent into
  * the guest by `ForceCommand <dir>/enter-guest`, which runs
- * `<lab>/bin/pct exec <vmid> --keep-env 0 -- … /bin/sh -c "$SSH_ORIGINAL_COMMAND"` (or `/bin/sh -l`
+ * `<lab>/bin/lab-pct exec <vmid> --keep-env 0 -- … /bin/sh -c "$SSH_ORIGINAL_COMMAND"` (or `/bin/sh -l`
  * without a command): the client's command string is parsed by a real /bin/sh inside the guest
  * root, as a guest's own sshd runs it through the login shell, and the guest's dpkg, apt and files
  * are the ones it sees. (ChrootDirectory was the alternative: it gives no /proc, /dev or the
@@ -228,16 +228,17 @@ export class Sshd {
       wrapper,
       [
         '#!/bin/sh',
-        '# ForceCommand: the session runs in the guest, through /bin/sh as a login shell would run it',
+        '# ForceCommand: the session runs in the guest (container or VM: through the lab entry bin/lab-pct),',
+        '# through /bin/sh as a login shell would run it',
         'if [ "$USER" = root ]; then',
         '  set -- env HOME=/root USER=root LOGNAME=root SHELL=/bin/sh',
         'else',
         '  set -- setpriv --reuid="$USER" --regid="$USER" --init-groups --reset-env',
         'fi',
         'if [ -n "$SSH_ORIGINAL_COMMAND" ]; then',
-        `  exec ${this.lab.pctPath} exec ${this.vmid} --keep-env 0 -- "$@" /bin/sh -c "$SSH_ORIGINAL_COMMAND"`,
+        `  exec ${this.lab.internalPctPath} exec ${this.vmid} --keep-env 0 -- "$@" /bin/sh -c "$SSH_ORIGINAL_COMMAND"`,
         'fi',
-        `exec ${this.lab.pctPath} exec ${this.vmid} --keep-env 0 -- "$@" /bin/sh -l`,
+        `exec ${this.lab.internalPctPath} exec ${this.vmid} --keep-env 0 -- "$@" /bin/sh -l`,
         '',
       ].join('\n'),
       { mode: 0o755 },

@@ -64,16 +64,15 @@ describe('policy file: loading', () => {
     assert.equal(web.reboot, 'never'); // tag db comes after tag web
     assert.deepEqual(web.checks.map(formatCheck), [
       'service nginx.service',
-      'http 80 /healthz 200',
-      'tcp 443',
       'service postgresql.service',
       'command /usr/bin/pg_isready -q',
     ]);
     const vm = resolvePolicy(policy, { vmid: 210, type: 'qemu', tags: [] });
     assert.equal(vm.transport, 'ssh');
     assert.equal(vm.fallbackStorage, 'backup-nfs');
+    assert.deepEqual(vm.checks.map(formatCheck), ['http 80 /healthz 200', 'tcp 443']);
     assert.ok(
-      explainPolicy(vm).includes('ssh-user: patcher (guest section, example.conf:27)'),
+      explainPolicy(vm).includes('ssh-user: patcher (guest section, example.conf:25)'),
       explainPolicy(vm).join('\n'),
     );
     const pbs = resolvePolicy(policy, { vmid: 150, type: 'qemu', tags: [] });

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { execArgv } from '../../daemon/core/exec.js';
 import { PctTransport } from '../../daemon/transports/pct/index.js';
 import { Lab } from '../guests/lab.js';
 
@@ -16,7 +17,7 @@ describe('pct transport on real containers', () => {
   before(async () => {
     lab = await Lab.create({
       dir: mkdtempSync(join(tmpdir(), 'pvepatch-pct-')),
-      guests: [{ vmid: 501 }, { vmid: 502, status: 'stopped' }],
+      guests: [{ vmid: 501 }, { vmid: 502, status: 'stopped' }, { vmid: 503, kind: 'vm', packages: [] }],
     });
   });
   after(() => lab?.destroy());
@@ -49,5 +50,30 @@ describe('pct transport on real containers', () => {
       transport(501).exec(['sleep', '5'], { timeoutMs: 500 }),
       (e: Error & { code?: string }) => e.code === 'timeout',
     );
+  });
+
+  it('throws "could not reach" for a VM taken for a container, with pct\'s own refusal', async () => {
+    // real pct on a QEMU VM: PVE::LXC::Config->load_config finds no nodes/<node>/lxc/<vmid>.conf (exit 255)
+    const direct = await execArgv([lab.pctPath, 'exec', '503', '--keep-env', '0', '--', 'true']);
+    assert.deepEqual(
+      [direct.exitCode, direct.stderr],
+      [255, "Configuration file 'nodes/pve1/lxc/503.conf' does not exist\n"],
+    );
+    await assert.rejects(
+      transport(503).exec(['true']),
+      (e: Error & { code?: string }) =>
+        e.code === 'unreachable' &&
+        e.message === "unable to enter CT 503 - Configuration file 'nodes/pve1/lxc/503.conf' does not exist",
+    );
+    const session = transport(503).openSession();
+    try {
+      await assert.rejects(
+        session.run(['true'], { timeoutMs: 10_000 }),
+        (e: Error & { code?: string }) => e.code === 'unreachable' && /503\.conf' does not exist/.test(e.message),
+      );
+    } finally {
+      await session.close();
+    }
+    assert.equal(await lab.status(503), 'running', 'the VM itself is up: only pct cannot reach it');
   });
 });
