@@ -88,7 +88,12 @@ export async function runGuest(
         held = { pool, release: await pools[pool].acquire() };
         ctx.timing.queuedMs += Date.now() - asked;
       }
-      if (ctx.stopping()) return finish(ctx, 'interrupted', `daemon stopping - stopped before stage '${stage.name}'`);
+      if (ctx.stopping()) {
+        const why = `daemon stopping - stopped before stage '${stage.name}'`;
+        // the upgrade is done: the guest is updated, only its reboot and checks did not happen
+        if (ctx.result.changed !== undefined) return finish(ctx, 'updated', `${why} (not rebooted or verified)`);
+        return finish(ctx, 'interrupted', why);
+      }
       if (ctx.exec && !scoped) {
         ctx.exec.begin();
         scoped = true;

@@ -4,7 +4,7 @@
  */
 import type { GuestExec } from '../drivers/shared/guest-exec.js';
 import { PBS_UNITS, recentTasksCommand, unitActiveCommand, unitEnabledCommand, versionsCommand } from './commands.js';
-import { firstLine, firstWord, type PbsTaskItem, parseTaskListJson, parseVersionLines } from './parse.js';
+import { firstWord, type PbsTaskItem, parseTaskListJson, parseVersionLines, resultLine } from './parse.js';
 
 export interface PbsServiceState {
   name: string;
@@ -59,7 +59,7 @@ export async function pbsHealth(exec: GuestExec, opts: PbsHealthOptions = {}): P
     const versions = versionsRes.exitCode === 0 ? parseVersionLines(versionsRes.stdout) : [];
     if (versionsRes.exitCode !== 0) {
       problems.push(
-        `'proxmox-backup-manager versions' exited ${versionsRes.exitCode}: ${firstLine(versionsRes) || 'no output'}`,
+        `'proxmox-backup-manager versions' exited ${versionsRes.exitCode}: ${resultLine(versionsRes) || 'no output'}`,
       );
     }
     const tasksRes = await run(recentTasksCommand(opts.lastTasks ?? 5));
@@ -68,7 +68,7 @@ export async function pbsHealth(exec: GuestExec, opts: PbsHealthOptions = {}): P
       const how =
         tasksRes.exitCode === 0
           ? 'printed no task list pvepatch understands'
-          : `exited ${tasksRes.exitCode}: ${firstLine(tasksRes) || 'no output'}`;
+          : `exited ${tasksRes.exitCode}: ${resultLine(tasksRes) || 'no output'}`;
       problems.push(`unable to list the last PBS tasks - 'proxmox-backup-manager task list --all' ${how}`);
     }
     return { ok: problems.length === 0, services, versions, last_tasks: tasks ?? [], problems };

@@ -100,7 +100,7 @@ export function firstWord(stdout: string): string {
 }
 
 /** First line of stderr (or stdout) for a message, escaped and cut. */
-export function firstLine(res: { stdout: string; stderr: string }): string {
+export function resultLine(res: { stdout: string; stderr: string }): string {
   const source = res.stderr.trim() === '' ? res.stdout : res.stderr;
   const head = source.slice(0, 512).trim();
   const nl = head.indexOf('\n');

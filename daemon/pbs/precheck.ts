@@ -14,10 +14,10 @@ import { type PbsApiOptions, pbsRunningTasks } from './api.js';
 import { freeSpaceCommand, runningTasksCommand, versionsCommand } from './commands.js';
 import {
   describeTask,
-  firstLine,
   type PbsTaskItem,
   parseTaskListJson,
   parseVersionLines,
+  resultLine,
   serverVersionOf,
 } from './parse.js';
 
@@ -63,7 +63,7 @@ export async function pbsPrecheck(exec: GuestExec, opts: PbsPrecheckOptions): Pr
     if (freeKiB === null) {
       return refuse(
         'disk-space',
-        `cannot read the free space on ${path}: 'df -Pk ${path}' exited ${dfRes.exitCode} (${firstLine(dfRes) || 'no output'}); fix df in the guest and retry`,
+        `cannot read the free space on ${path}: 'df -Pk ${path}' exited ${dfRes.exitCode} (${resultLine(dfRes) || 'no output'}); fix df in the guest and retry`,
       );
     }
     const needKiB = opts.minFreeGiB * 1024 * 1024;
@@ -91,7 +91,7 @@ function cliTasks(res: ExecResult): Tasks {
   const cmd = "'proxmox-backup-manager task list --output-format json'";
   if (res.exitCode !== 0) {
     return {
-      reason: `cannot tell whether PBS runs tasks: ${cmd} exited ${res.exitCode} (${firstLine(res) || 'no output'}); is the proxmox-backup service running? ('systemctl status proxmox-backup')`,
+      reason: `cannot tell whether PBS runs tasks: ${cmd} exited ${res.exitCode} (${resultLine(res) || 'no output'}); is the proxmox-backup service running? ('systemctl status proxmox-backup')`,
     };
   }
   const list = parseTaskListJson(res.stdout.trim());
@@ -104,7 +104,7 @@ function missingReason(res: ExecResult): string {
   const seen =
     res.exitCode === 0
       ? 'it named no installed proxmox-backup-server'
-      : `it exited ${res.exitCode}${res.exitCode === 127 ? ' (not found)' : ''}: ${firstLine(res) || 'no output'}`;
+      : `it exited ${res.exitCode}${res.exitCode === 127 ? ' (not found)' : ''}: ${resultLine(res) || 'no output'}`;
   return `'proxmox-backup-manager versions' failed, ${seen}; install or repair proxmox-backup-server, or drop role: pbs if this guest is no Proxmox Backup Server`;
 }
 

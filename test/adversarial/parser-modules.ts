@@ -47,6 +47,7 @@ export const NOT_TEXT: Readonly<Record<string, string>> = {
   taskItems: 'checks the shape of already-parsed JSON',
   describeTask: 'formats a parsed PBS task',
   jobDir: 'makes a random name, reads nothing',
+  resultLine: 'reads an ExecResult: a slice of at most 512 characters of its bounded output',
 };
 
 /** Which fixture folders hold the real output a module's family prints. */

@@ -3,13 +3,13 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   describeTask,
-  firstLine,
   firstWord,
   MAX_LINE_CHARS,
   MAX_TASK_JSON_CHARS,
   MAX_VERSION_LINES,
   parseTaskListJson,
   parseVersionLines,
+  resultLine,
   serverVersionOf,
 } from '../../daemon/pbs/parse.js';
 
@@ -93,13 +93,13 @@ describe('PBS parsers', () => {
     assert.equal(describeTask(t), 'backup\\u202e a\\nb (UPID:\\x1b[2J)');
   });
 
-  it('firstWord and firstLine take one bounded, escaped piece', () => {
+  it('firstWord and resultLine take one bounded, escaped piece', () => {
     assert.equal(firstWord('active\n'), 'active');
     assert.equal(firstWord('  failed  extra'), 'failed');
     assert.equal(firstWord(''), '');
     assert.equal(firstWord('x'.repeat(10_000)).length, 64);
-    assert.equal(firstLine({ stdout: 'out', stderr: 'err one\nerr two' }), 'err one');
-    assert.equal(firstLine({ stdout: 'out\nmore', stderr: '  ' }), 'out');
+    assert.equal(resultLine({ stdout: 'out', stderr: 'err one\nerr two' }), 'err one');
+    assert.equal(resultLine({ stdout: 'out\nmore', stderr: '  ' }), 'out');
   });
 
   it('never throws and never returns control characters, whatever the guest prints', () => {
@@ -108,7 +108,7 @@ describe('PBS parsers', () => {
         for (const line of parseVersionLines(text)) assert.ok(!CONTROL.test(line), line);
         serverVersionOf(parseVersionLines(text));
         assert.ok(!CONTROL.test(firstWord(text)));
-        assert.ok(!CONTROL.test(firstLine({ stdout: text, stderr: '' })));
+        assert.ok(!CONTROL.test(resultLine({ stdout: text, stderr: '' })));
         const tasks = parseTaskListJson(text);
         for (const t of tasks ?? []) assert.ok(!CONTROL.test(describeTask(t)));
       }),

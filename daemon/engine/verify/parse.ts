@@ -114,6 +114,7 @@ export function systemdAbsence(res: ExecResult): string | undefined {
 
 /** The first non-empty line of guest text, escaped and cut to `max` characters. */
 export function firstLine(text: string, max = 200): string {
+  if (!Number.isInteger(max) || max < 1) max = 200;
   let from = 0;
   while (from < text.length) {
     const nl = text.indexOf('\n', from);

@@ -24,7 +24,9 @@ interface KnownHostsFile {
 
 /** The fingerprint of a host key blob (SSH wire format), as `ssh-keygen -lf` prints it. */
 export function fingerprintOf(blob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+  const b64 = createHash('sha256').update(blob).digest('base64');
+  const pad = b64.indexOf('=');
+  return `SHA256:${pad < 0 ? b64 : b64.slice(0, pad)}`;
 }
 
 /** The algorithm name at the start of a host key blob. */
