@@ -37,6 +37,8 @@ export interface Env {
   cli(...argv: string[]): Promise<CliResult>;
   /** Writes another config file (same lab/sim) with some keys changed; returns its path. */
   writeConfig(name: string, overrides: Record<string, string | undefined>): string;
+  /** Writes the policy file the daemon reads (`policy_file`, in the env's directory, mode 0600). */
+  writePolicy(text: string): void;
   /** Stops the daemon (in-process or its own process) and starts it again with these keys changed in its config file. */
   restartDaemon(overrides: Record<string, string | undefined>): Promise<void>;
   close(): Promise<void>;
@@ -58,6 +60,8 @@ export interface EnvOptions {
   /** Guests the API knows that have no root in the lab (templates, VMs, stopped CTs). */
   apiOnlyGuests?: SimGuest[];
   config?: Record<string, string>;
+  /** The policy file's text (`policy_file`, written in the env's directory before the daemon starts). */
+  policy?: string;
   /** Runs after the lab and simulator exist and before the daemon starts (e.g. to leave crash debris). */
   beforeDaemon?: (ctx: { dir: string; lab: Lab; stateDir: string; logDir: string }) => Promise<void>;
   /** Run the daemon as its own process (signals, memory, a second daemon) instead of in this one. */
@@ -161,6 +165,7 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
     return path;
   };
   const configPath = writeConfig('pvepatch.conf', {});
+  if (opts.policy !== undefined) writeFileSync(base.policy_file!, opts.policy, { mode: 0o600 });
   await opts.beforeDaemon?.({ dir, lab, stateDir: base.state_dir!, logDir: base.log_dir! });
   let daemonLog: string[] = [];
   let proc: DaemonProcess | undefined;
@@ -187,6 +192,7 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
     logDir: base.log_dir!,
     cli: (...argv) => runCli(['--config', configPath, ...argv]),
     writeConfig,
+    writePolicy: (text) => writeFileSync(base.policy_file!, text, { mode: 0o600 }),
     async restartDaemon(overrides) {
       await daemon?.stop();
       await proc?.stop();

@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunReport } from '../../daemon/engine/types.js';
 import { DEMO_PACKAGE_NAMES } from '../guests/demo-packages.js';
@@ -15,26 +12,18 @@ const all11 = Object.fromEntries(DEMO_PACKAGE_NAMES.map((p) => [p, '1.1']));
 /** A Proxmox Backup Server guest (`role pbs`): refused while PBS works or lacks space; otherwise patched, rebooted and summarised. */
 describe('patching a Proxmox Backup Server guest', () => {
   let env: Env;
-  const policyDir = mkdtempSync(join(tmpdir(), 'pvepatch-policy-'));
-  const policyFile = join(policyDir, 'guests.conf');
-  const policy = (minFreeGb: number) =>
-    writeFileSync(policyFile, `guest: 341\n\trole pbs\n\treboot always\n\tpbs-min-free-gb ${minFreeGb}\n`, {
-      mode: 0o600,
-    });
+  const policyText = (minFreeGb: number) => `guest: 341\n\trole pbs\n\treboot always\n\tpbs-min-free-gb ${minFreeGb}\n`;
+  const policy = (minFreeGb: number) => env.writePolicy(policyText(minFreeGb));
   const run = async () => {
     const r = await env.cli('--output-format', 'json', 'run', '341');
     return { code: r.code, err: r.err, g: (JSON.parse(r.out) as RunReport).guests[0]! };
   };
 
   before(async () => {
-    policy(1);
-    env = await startEnv({ guests: [{ vmid: 341, hostname: 'pbs1' }], config: { policy_file: policyFile } });
+    env = await startEnv({ guests: [{ vmid: 341, hostname: 'pbs1' }], policy: policyText(1) });
     await makePbsGuest(env.lab, 341);
   });
-  after(async () => {
-    await env?.close();
-    rmSync(policyDir, { recursive: true, force: true });
-  });
+  after(() => env?.close());
 
   it('refuses while PBS runs a task, naming it', async () => {
     const task = makePbsTask({ workerType: 'garbage_collection', workerId: 'store1' });

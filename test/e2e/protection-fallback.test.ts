@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunReport } from '../../daemon/engine/types.js';
 import { DEMO_PACKAGE_NAMES } from '../guests/demo-packages.js';
@@ -13,21 +10,16 @@ const all11 = Object.fromEntries(DEMO_PACKAGE_NAMES.map((p) => [p, '1.1']));
 /** A guest whose storage cannot take snapshots: skipped by default, backed up with vzdump when the policy says so. */
 describe('protection fallback when a snapshot is impossible', () => {
   let env: Env;
-  const policyDir = mkdtempSync(join(tmpdir(), 'pvepatch-policy-'));
-  const policyFile = join(policyDir, 'guests.conf');
   const run = async () => {
     const r = await env.cli('--output-format', 'json', 'run', '131');
     return { code: r.code, err: r.err, g: (JSON.parse(r.out) as RunReport).guests[0]! };
   };
 
   before(async () => {
-    env = await startEnv({ guests: [{ vmid: 131 }], config: { policy_file: policyFile } });
+    env = await startEnv({ guests: [{ vmid: 131 }] });
     env.sim.failSnapshots(131, 'snapshot feature is not available');
   });
-  after(async () => {
-    await env?.close();
-    rmSync(policyDir, { recursive: true, force: true });
-  });
+  after(() => env?.close());
 
   it('leaves the guest alone with fallback skip (the default) and says how to change that', async () => {
     const { code, g } = await run();
@@ -41,7 +33,7 @@ describe('protection fallback when a snapshot is impossible', () => {
   });
 
   it('backs the guest up to the named storage first with fallback vzdump, then patches it', async () => {
-    writeFileSync(policyFile, 'guest: 131\n\tfallback vzdump\n\tfallback-storage local-zfs\n', { mode: 0o600 });
+    env.writePolicy('guest: 131\n\tfallback vzdump\n\tfallback-storage local-zfs\n');
     const { code, err, g } = await run();
     assert.equal(code, 0, `${err} ${g.reason}`);
     assert.equal(g.outcome, 'updated');

@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunReport } from '../../daemon/engine/types.js';
 import { DEMO_PACKAGE_NAMES } from '../guests/demo-packages.js';
@@ -10,6 +7,15 @@ import { type Env, startEnv, versions } from './harness.js';
 
 const all10 = Object.fromEntries(DEMO_PACKAGE_NAMES.map((p) => [p, '1.0']));
 const all11 = Object.fromEntries(DEMO_PACKAGE_NAMES.map((p) => [p, '1.1']));
+
+/** Breaks demo-web and returns once it has failed (as a postinst that restarts its service). */
+const BREAK_HOOK = [
+  '#!/bin/sh',
+  'touch /etc/demo-web.broken',
+  'i=0',
+  'while [ $i -lt 100 ] && ! systemctl is-failed -q demo-web; do sleep 0.1; i=$((i + 1)); done',
+  '',
+].join('\n');
 
 /** A unit that runs until /etc/demo-web.broken appears, then fails (exit 3). */
 const DEMO_WEB = ['/bin/sh', '-c', 'while [ ! -e /etc/demo-web.broken ]; do sleep 0.2; done; exit 3'];
@@ -20,35 +26,26 @@ const DEMO_WEB = ['/bin/sh', '-c', 'while [ ! -e /etc/demo-web.broken ]; do slee
  */
 describe('verification after the patch and rollback on failure (real containers)', () => {
   let env: Env;
-  const policyDir = mkdtempSync(join(tmpdir(), 'pvepatch-policy-'));
-  const policyFile = join(policyDir, 'guests.conf');
 
   before(async () => {
-    writeFileSync(
-      policyFile,
-      [
-        'defaults: all',
-        '\tcheck service demo-web',
-        '\tcheck-timeout 4',
-        '',
-        'guest: 121',
-        '\ton-failure rollback',
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
-    env = await startEnv({ guests: [{ vmid: 121 }, { vmid: 122 }], config: { policy_file: policyFile } });
+    const policy = [
+      'defaults: all',
+      '\tcheck service demo-web',
+      '\tcheck-timeout 4',
+      '',
+      'guest: 121',
+      '\ton-failure rollback',
+      '',
+    ].join('\n');
+    env = await startEnv({ guests: [{ vmid: 121 }, { vmid: 122 }], policy });
     for (const vmid of [121, 122]) {
       await installLabServices(env.lab, vmid, [{ name: 'demo-web', exec: DEMO_WEB, enabled: true }]);
       await waitForLabUnit(env.lab, vmid, 'demo-web', 'active');
       // demo-app 1.1's postinst runs this: the upgrade breaks the service
-      await env.lab.writeGuestFile(vmid, '/etc/demo-hook', '#!/bin/sh\ntouch /etc/demo-web.broken\n', 0o755);
+      await env.lab.writeGuestFile(vmid, '/etc/demo-hook', BREAK_HOOK, 0o755);
     }
   });
-  after(async () => {
-    await env?.close();
-    rmSync(policyDir, { recursive: true, force: true });
-  });
+  after(() => env?.close());
 
   it('rolls back to the snapshot when the patch leaves a service failed, and the guest is healthy again', async () => {
     const r = await env.cli('--output-format', 'json', 'run', '121');
@@ -75,7 +72,7 @@ describe('verification after the patch and rollback on failure (real containers)
 
   it('keeps the patched guest as it is with on-failure keep, and fails it', async () => {
     const r = await env.cli('--output-format', 'json', 'run', '122');
-    assert.equal(r.code, 6, r.err);
+    assert.equal(r.code, 6, `${r.err} ${r.out.slice(0, 3000)}`);
     const g = (JSON.parse(r.out) as RunReport).guests[0]!;
     assert.equal(g.outcome, 'failed');
     assert.equal(g.rollback, undefined);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunReport } from '../../daemon/engine/types.js';
@@ -15,11 +14,9 @@ const all11 = Object.fromEntries(DEMO_PACKAGE_NAMES.map((p) => [p, '1.1']));
 describe('patching a VM over SSH', () => {
   let env: Env;
   let sshd: Sshd;
-  const policyDir = mkdtempSync(join(tmpdir(), 'pvepatch-policy-'));
-  const policyFile = join(policyDir, 'guests.conf');
 
   before(async () => {
-    env = await startEnv({ guests: [], vms: [{ vmid: 331, agent: false }], config: { policy_file: policyFile } });
+    env = await startEnv({ guests: [], vms: [{ vmid: 331, agent: false }] });
     sshd = await Sshd.start({ lab: env.lab, vmid: 331, nonRoot: false });
     const lines = [
       'guest: 331',
@@ -29,12 +26,11 @@ describe('patching a VM over SSH', () => {
       `\tssh-key ${sshd.clientKey}`,
       '',
     ];
-    writeFileSync(policyFile, lines.join('\n'), { mode: 0o600 });
+    env.writePolicy(lines.join('\n'));
   });
   after(async () => {
     await sshd?.destroy();
     await env?.close();
-    rmSync(policyDir, { recursive: true, force: true });
   });
 
   it('patches the VM through SSH, recording its host key on first use', async () => {

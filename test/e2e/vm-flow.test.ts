@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { GuestPlan, RunReport } from '../../daemon/engine/types.js';
 import type { RunSummary } from '../../daemon/store/state.js';
@@ -18,26 +15,20 @@ const all10 = Object.fromEntries(DEMO_PACKAGE_NAMES.map((p) => [p, '1.0']));
  */
 describe('patching real VMs through the guest agent, rebooting them from the hypervisor', () => {
   let env: Env;
-  const policyDir = mkdtempSync(join(tmpdir(), 'pvepatch-policy-'));
-  const policyFile = join(policyDir, 'guests.conf');
   const report = async (...args: string[]) => {
     const r = await env.cli('--output-format', 'json', 'run', ...args);
     return { code: r.code, err: r.err, report: JSON.parse(r.out) as RunReport };
   };
 
   before(async () => {
-    writeFileSync(policyFile, 'guest: 304\n\treboot always\n\treboot-timeout 10\n', { mode: 0o600 });
     env = await startEnv({
       guests: [],
       vms: [{ vmid: 301 }, { vmid: 302, agent: false }, { vmid: 303 }, { vmid: 304 }],
       sim: { agentBootDelayMs: 400 },
-      config: { policy_file: policyFile },
+      policy: 'guest: 304\n\treboot always\n\treboot-timeout 10\n',
     });
   });
-  after(async () => {
-    await env?.close();
-    rmSync(policyDir, { recursive: true, force: true });
-  });
+  after(() => env?.close());
 
   it('agent check reports per VM: configured, responding, exec allowed', async () => {
     // the VMs were just started: their agents answer after a moment, as on a real boot
