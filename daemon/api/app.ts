@@ -1,11 +1,13 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { isPvepatchError, PvepatchError } from '../core/errors.js';
+import { escapeDeep } from '../core/escape.js';
 import { checkAgent, ensureAgent } from '../engine/agent-ops.js';
-import type { Engine } from '../engine/engine.js';
+import type { Authorize, Engine } from '../engine/engine.js';
+import type { RunEvent } from '../engine/events.js';
 import { mapLimit } from '../engine/pool.js';
 import { resolveTargets } from '../engine/targets.js';
-import type { EngineServices } from '../engine/types.js';
+import type { EngineServices, Target } from '../engine/types.js';
 import { HTTP_STATUS } from './http-status.js';
 
 const Selector = z.array(z.string().max(200)).max(1000);
@@ -30,14 +32,44 @@ export interface Caller {
   trigger: 'cli' | 'api';
 }
 
-function callerOf(req: Request): Caller {
-  return { user: 'root@pam', trigger: req.get('x-pvepatch-client') === 'cli' ? 'cli' : 'api' };
+/**
+ * Who the caller is and what Proxmox lets them do. The unix socket's callers are root@pam and may do
+ * everything; the HTTPS API's are whoever their Proxmox ticket or token says, with their privileges.
+ */
+export interface Access {
+  caller(req: Request, res: Response): Caller;
+  /** The guests the caller may see (VM.Audit). */
+  visible(req: Request, res: Response, targets: Target[]): Target[];
+  /** For plan/run/agent: the targets, the ones the caller may not touch marked skipped with the missing privilege. */
+  authorize(req: Request, res: Response, action: GuestAction): Authorize;
 }
 
-/** The daemon's REST API (served on a root-only unix socket). Answers are `{data}` or `{error}`. */
-export function createApp(engine: Engine, svc: EngineServices, version: string): express.Express {
+export type GuestAction = 'plan' | 'run' | 'agent';
+
+/** root@pam over the root-only unix socket. */
+export const ROOT_ACCESS: Access = {
+  caller: (req) => ({ user: 'root@pam', trigger: req.get('x-pvepatch-client') === 'cli' ? 'cli' : 'api' }),
+  visible: (_req, _res, targets) => targets,
+  authorize: () => (targets) => targets,
+};
+
+export interface AppOptions {
+  access?: Access;
+  /** Middleware in front of the routes (authentication, CORS, headers, rate limits). */
+  front?: RequestHandler[];
+}
+
+/** The daemon's REST API (the same routes on the unix socket and over HTTPS). Answers are `{data}` or `{error}`. */
+export function createApp(
+  engine: Engine,
+  svc: EngineServices,
+  version: string,
+  opts: AppOptions = {},
+): express.Express {
+  const access = opts.access ?? ROOT_ACCESS;
   const app = express();
   app.disable('x-powered-by');
+  for (const h of opts.front ?? []) app.use(h);
   app.use(express.json({ limit: '64kb' }));
   const r = express.Router();
   r.get('/version', (_req, res) => {
@@ -45,21 +77,24 @@ export function createApp(engine: Engine, svc: EngineServices, version: string):
   });
   r.get('/guests', async (req, res) => {
     const selector = Selector.parse([].concat((req.query.selector as never) ?? 'all'));
-    const targets = await resolveTargets(svc, selector);
+    const targets = access.visible(req, res, await resolveTargets(svc, selector));
     res.json({ data: targets.map((t) => ({ ...t.guest, transport: t.transport, skip_reason: t.skip_reason })) });
   });
   r.post('/plan', async (req, res) => {
     const body = PlanBody.parse(req.body ?? {});
-    res.json({ data: await engine.plan(body) });
+    res.json({ data: await engine.plan(body, access.authorize(req, res, 'plan')) });
   });
   r.post('/runs', async (req, res) => {
     const body = PlanBody.parse(req.body ?? {});
-    res.status(202).json({ data: await engine.startRun(body, callerOf(req)) });
+    res
+      .status(202)
+      .json({ data: await engine.startRun(body, access.caller(req, res), access.authorize(req, res, 'run')) });
   });
   r.post('/agent/:action', async (req, res) => {
     const action = z.enum(['check', 'ensure']).parse(req.params.action);
     const body = z.strictObject({ selector: Selector }).parse(req.body ?? {});
-    const vms = (await resolveTargets(svc, body.selector)).filter((t) => t.guest.type === 'qemu');
+    const targets = access.authorize(req, res, 'agent')(await resolveTargets(svc, body.selector));
+    const vms = targets.filter((t) => t.guest.type === 'qemu' && !t.skip_reason?.startsWith('not permitted'));
     const op = action === 'check' ? checkAgent : ensureAgent;
     res.json({ data: await mapLimit(vms, svc.config.concurrency, (t) => op(svc, t)) });
   });
@@ -71,6 +106,10 @@ export function createApp(engine: Engine, svc: EngineServices, version: string):
     if (!run) throw new PvepatchError('not-found', `no run '${req.params.id}' - see 'pvepatch runs'`);
     res.json({ data: run });
   });
+  r.post('/runs/:id/cancel', (req, res) => {
+    res.json({ data: engine.cancel(req.params.id!, access.caller(req, res).user) });
+  });
+  r.get('/runs/:id/events', (req, res) => streamEvents(engine, req, res));
   r.get('/runs/:id/report', async (req, res) => {
     res.json({ data: await engine.readReport(req.params.id!) });
   });
@@ -83,6 +122,39 @@ export function createApp(engine: Engine, svc: EngineServices, version: string):
   app.use((req, _res, next) => next(new PvepatchError('not-found', `no such API path '${req.method} ${req.path}'`)));
   app.use(errorHandler);
   return app;
+}
+
+/**
+ * Server-Sent Events of one run: its history (after `Last-Event-ID`), then live until the run
+ * finishes; a comment every 15 s keeps proxies from closing an idle stream.
+ */
+function streamEvents(engine: Engine, req: Request, res: Response): void {
+  const id = String(req.params.id);
+  const run = engine.getRun(id);
+  if (!run) throw new PvepatchError('not-found', `no run '${id}' - see 'pvepatch runs'`);
+  res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+  res.flushHeaders();
+  const after = Number(req.get('last-event-id') ?? 0) || 0;
+  let finished = false;
+  const send = (e: RunEvent & { seq: number }) => {
+    res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(escapeDeep(e))}\n\n`);
+    if (e.type === 'run-finished') {
+      finished = true;
+      res.end();
+    }
+  };
+  const sub = engine.events.subscribe(id, send, after);
+  if (finished) return;
+  if (sub.ended) {
+    // ended long ago (its history is gone): the final state from the store
+    send({ type: 'run-finished', run: engine.getRun(id) ?? run, seq: after + 1 });
+    return;
+  }
+  const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+  res.on('close', () => {
+    clearInterval(beat);
+    sub.close();
+  });
 }
 
 function errorHandler(err: unknown, _req: Request, res: Response, _next: NextFunction): void {

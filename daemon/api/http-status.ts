@@ -19,5 +19,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   'driver-unsupported': 422,
   'output-invalid': 502,
   'daemon-unavailable': 503,
+  unauthenticated: 401,
+  forbidden: 403,
+  'rate-limited': 429,
   internal: 500,
 };

@@ -20,6 +20,49 @@ export class ApiClient {
     return this.call<T>('POST', path, body);
   }
 
+  /**
+   * Follows a Server-Sent Events stream until the server ends it; each event's JSON data goes to
+   * `onEvent`. Lines are bounded (1 MiB) so a broken stream cannot grow memory.
+   */
+  events(path: string, onEvent: (type: string, data: unknown) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        { socketPath: this.socket, path: `/api/v1${path}`, method: 'GET', headers: { 'x-pvepatch-client': 'cli' } },
+        (res) => {
+          if (res.statusCode !== 200) {
+            res.resume();
+            reject(new PvepatchError('daemon-unavailable', `event stream refused (HTTP ${res.statusCode})`));
+            return;
+          }
+          let buf = '';
+          let type = 'message';
+          let data = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            buf += chunk;
+            let nl = buf.indexOf('\n');
+            while (nl >= 0) {
+              const line = buf.slice(0, nl);
+              buf = buf.slice(nl + 1);
+              if (line === '') {
+                if (data) onEvent(type, JSON.parse(data));
+                type = 'message';
+                data = '';
+              } else if (line.startsWith('event: ')) type = line.slice(7);
+              else if (line.startsWith('data: ')) data += line.slice(6);
+              nl = buf.indexOf('\n');
+            }
+            if (buf.length > 1024 * 1024) req.destroy(new Error('event line over 1 MiB'));
+          });
+          res.on('end', () => resolve());
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (err) => reject(new PvepatchError('daemon-unavailable', `event stream broke - ${err.message}`)));
+      req.end();
+    });
+  }
+
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {

@@ -19,6 +19,10 @@ export function exitCodeForError(code: ErrorCode | string): number {
     case 'input-invalid':
     case 'not-found':
       return EXIT.invalidInput;
+    case 'unauthenticated':
+    case 'forbidden':
+    case 'rate-limited':
+      return EXIT.refused;
     case 'config-invalid':
     case 'daemon-unavailable':
       return EXIT.config;

@@ -176,25 +176,38 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   program
     .command('log')
     .argument('<run-id>')
+    .option('-f, --follow', 'print a running run live (stages, output, outcomes) until it ends')
     .description('print the log of a run')
-    .action(async (id: string) => {
+    .action(async (id: string, o: { follow?: boolean }) => {
+      if (o.follow) {
+        await follow(api(), id, out);
+        return;
+      }
       const lines = await api().get<LogLine[]>(`/runs/${encodeURIComponent(id)}/log`);
       print(lines, () => lines.map((l) => l.t).join('\n'));
+    });
+  program
+    .command('cancel')
+    .argument('<run-id>')
+    .description('cancel a run: guests finish their current stage, the others are skipped')
+    .action(async (id: string) => {
+      const run = await api().post<RunSummary>(`/runs/${encodeURIComponent(id)}/cancel`, {});
+      print(run, () => `cancel requested for run ${run.id}`);
     });
   return program;
 }
 
-/** Prints a run's log as it grows until the run has ended. */
+/**
+ * Prints a run live from its event stream until it ends: every log line (pvepatch's and the
+ * guests' output), each guest's stage as it changes, and each guest's outcome.
+ */
 async function follow(client: ApiClient, id: string, out: (s: string) => void): Promise<void> {
-  let seen = 0;
-  for (;;) {
-    const run = await client.get<RunSummary>(`/runs/${encodeURIComponent(id)}`);
-    const lines = await client.get<LogLine[]>(`/runs/${encodeURIComponent(id)}/log`, { start: seen });
-    for (const l of lines) out(escapeControls(l.t));
-    seen += lines.length;
-    if (run.state !== 'running') return;
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  await client.events(`/runs/${encodeURIComponent(id)}/events`, (type, data) => {
+    const e = data as { vmid?: number; stage?: string; line?: string; result?: { vmid: number; outcome: string } };
+    if (type === 'log' && e.line !== undefined) out(escapeControls(e.line));
+    else if (type === 'stage') out(`-- ${e.vmid}: ${e.stage}`);
+    else if (type === 'guest-result' && e.result) out(`-- ${e.result.vmid}: ${e.result.outcome}`);
+  });
 }
 
 export interface CliIo {

@@ -21,6 +21,12 @@ export type ErrorCode =
   | 'driver-unsupported'
   | 'output-invalid'
   | 'daemon-unavailable'
+  /** The caller of the daemon's HTTPS API gave no valid Proxmox ticket or token. */
+  | 'unauthenticated'
+  /** The caller's Proxmox privileges do not allow the request. */
+  | 'forbidden'
+  /** Too many failed logins from one source. */
+  | 'rate-limited'
   | 'internal';
 
 export class PvepatchError extends Error {

@@ -19,8 +19,10 @@ export interface GuestContext {
   outputOpen?: () => boolean;
   /** Epoch ms after which no command may start in this guest (guest_timeout). */
   deadline: number;
-  /** True once the daemon is stopping: no further stage starts. */
+  /** True once the daemon is stopping or the run was cancelled: no further stage starts. */
   stopping: () => boolean;
+  /** Why, for the guest's reason (default: the daemon is stopping). */
+  stopWhy?: () => string;
   result: GuestResult;
   /** Epoch ms the guest's work began, and the time spent in Proxmox tasks and waiting for slots. */
   timing: { started: number; tasksMs: number; queuedMs: number };

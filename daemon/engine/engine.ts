@@ -9,6 +9,7 @@ import { parseSelector } from '../proxmox/selectors.js';
 import { RunLog, readRunLog } from '../store/run-log.js';
 import type { RunSummary } from '../store/state.js';
 import type { GuestContext } from './context.js';
+import { RunEvents } from './events.js';
 import { type Pools, runGuest, runPools } from './guest-run.js';
 import { Maintenance } from './maintenance.js';
 import { planGuest } from './plan.js';
@@ -16,6 +17,12 @@ import { mapLimit } from './pool.js';
 import { markInterrupted } from './recovery.js';
 import { resolveTargets } from './targets.js';
 import type { EngineServices, GuestPlan, GuestResult, PlanRequest, RunReport, Target } from './types.js';
+
+/**
+ * The caller's say over the resolved guests: those it may not touch come back with a skip reason
+ * naming the missing privilege (or it throws 'forbidden' when it may touch none).
+ */
+export type Authorize = (targets: Target[]) => Target[];
 
 export interface RunMeta {
   trigger: 'cli' | 'api' | 'schedule';
@@ -39,6 +46,8 @@ interface ActiveRun {
   work: Promise<RunReport>;
   /** vmid → the stage it is in, for the final line of a forced stop. */
   stages: Map<number, string>;
+  /** Who cancelled the run: guests finish their current stage, the rest are skipped. */
+  cancelledBy?: string;
 }
 
 /** Plans and runs patch jobs; each run is a tracked worker identified by its run id. */
@@ -49,6 +58,7 @@ export class Engine {
   private readonly busy = new Map<number, string>();
   private stopRequested = false;
   readonly maintenance: Maintenance;
+  readonly events = new RunEvents();
 
   constructor(svc: EngineServices, daemonLog: (line: string) => void = () => {}) {
     this.svc = svc;
@@ -70,20 +80,20 @@ export class Engine {
     await markInterrupted(this.svc, log);
   }
 
-  async plan(req: PlanRequest): Promise<GuestPlan[]> {
+  async plan(req: PlanRequest, authorize: Authorize = (t) => t): Promise<GuestPlan[]> {
     this.refuseWhenStopping();
     const exclude = validateRequest(req);
-    const targets = await resolveTargets(this.svc, req.selector, req);
+    const targets = authorize(await resolveTargets(this.svc, req.selector, req));
     return mapLimit(targets, this.svc.config.concurrency, (t) =>
       planGuest(this.svc, t, { exclude, dryRun: req.dry_run ?? false, securityOnly: req.security_only ?? false }),
     );
   }
 
   /** Validates, resolves the guests, then returns the run id while the run goes on. */
-  async startRun(req: PlanRequest, meta: RunMeta): Promise<RunSummary> {
+  async startRun(req: PlanRequest, meta: RunMeta, authorize: Authorize = (t) => t): Promise<RunSummary> {
     this.refuseWhenStopping();
     const exclude = validateRequest(req);
-    const targets = await resolveTargets(this.svc, req.selector, req);
+    const targets = authorize(await resolveTargets(this.svc, req.selector, req));
     this.refuseWhenStopping();
     const only = targets.length === 1 ? String(targets[0]!.guest.vmid) : '';
     const id = newRunId({ node: this.svc.node, type: req.dry_run ? 'dryrun' : 'run', vmid: only, ...meta });
@@ -108,6 +118,7 @@ export class Engine {
       { essential: true },
     );
     const run: ActiveRun = { summary, log, stages: new Map(), work: Promise.resolve(undefined as never) };
+    this.events.emit(id, { type: 'run-started', run: { ...summary } });
     run.work = this.execute(run, targets);
     this.active.set(id, run);
     run.work
@@ -122,6 +133,24 @@ export class Engine {
   /** Resolves when the run has ended (immediately for finished runs). */
   async waitRun(id: string): Promise<void> {
     await this.active.get(id)?.work.catch(() => {});
+  }
+
+  /**
+   * Cancels a run: guests in flight finish the stage they are in (never cut mid-dpkg), the others
+   * start no further stage and are skipped with who cancelled. A finished run cannot be cancelled.
+   */
+  cancel(id: string, user: string): RunSummary {
+    const run = this.active.get(id);
+    if (!run) {
+      const known = this.getRun(id);
+      if (!known) throw new PvepatchError('not-found', `no run '${id}' - see 'pvepatch runs'`);
+      throw new PvepatchError('input-invalid', `unable to cancel run '${id}' - it has already ended (${known.state})`);
+    }
+    run.cancelledBy ??= user;
+    run.log.write(`cancel requested by ${user}: guests finish their current stage, the rest are skipped`, {
+      essential: true,
+    });
+    return { ...run.summary };
   }
 
   getRun(id: string): RunSummary | undefined {
@@ -176,6 +205,8 @@ export class Engine {
       run.log.finish(`TASK ERROR: ${reason}`);
       Object.assign(run.summary, { state: 'interrupted', ended_at: new Date().toISOString(), error: reason });
       await this.svc.store.upsertRun(run.summary);
+      this.events.emit(run.summary.id, { type: 'run-finished', run: { ...run.summary } });
+      this.events.end(run.summary.id);
     }
   }
 
@@ -204,6 +235,7 @@ export class Engine {
     const results = await Promise.all(
       targets.map(async (t) => {
         const r = await this.guestWithGuard(run, t, pools);
+        this.events.emit(summary.id, { type: 'guest-result', result: r });
         summary.guests[String(r.vmid)] = r.outcome;
         if (r.reboot) summary.reboots = { ...summary.reboots, [String(r.vmid)]: r.reboot.status };
         await this.svc.store.upsertRun(summary);
@@ -215,25 +247,35 @@ export class Engine {
     const failed = [...count('failed'), ...count('rolled-back')];
     const [refused, interrupted] = [count('refused'), count('interrupted')];
     if (failed.length > 0) summary.error = `${failed.length} guest(s) failed: ${failed.map((r) => r.vmid).join(', ')}`;
+    else if (run.cancelledBy !== undefined) summary.error = `cancelled by ${run.cancelledBy}`;
     else if (interrupted.length > 0)
       summary.error = `interrupted - the daemon stopped before ${interrupted.map((r) => r.vmid).join(', ')} were done`;
     const state: RunSummary['state'] =
-      failed.length > 0 ? 'error' : interrupted.length > 0 ? 'interrupted' : refused.length > 0 ? 'warnings' : 'ok';
+      failed.length > 0
+        ? 'error'
+        : interrupted.length > 0 || run.cancelledBy !== undefined
+          ? 'interrupted'
+          : refused.length > 0
+            ? 'warnings'
+            : 'ok';
     const ended = new Date().toISOString();
     const report = { ...this.reportOf(summary, results), state, ended_at: ended };
     const path = join(this.logDir, `${summary.id}.json`);
     writeFileSync(path, `${JSON.stringify(escapeDeep(report), null, 1)}\n`, { mode: 0o600 });
-    log.write(`summary: ${OUTCOMES.map((o) => `${count(o).length} ${o}`).join(', ')}`, { essential: true });
+    const tally = `summary: ${OUTCOMES.map((o) => `${count(o).length} ${o}`).join(', ')}`;
+    log.write(tally, { essential: true });
+    const final = summary.error
+      ? `TASK ERROR: ${summary.error}`
+      : refused.length > 0
+        ? `TASK WARNINGS: ${refused.length}`
+        : 'TASK OK';
     // the log's final line before the state: whoever sees the run ended can read its whole log
-    log.finish(
-      summary.error
-        ? `TASK ERROR: ${summary.error}`
-        : refused.length > 0
-          ? `TASK WARNINGS: ${refused.length}`
-          : 'TASK OK',
-    );
+    log.finish(final);
+    for (const line of [tally, final]) this.events.emit(summary.id, { type: 'log', vmid: null, line });
     Object.assign(summary, { state, ended_at: ended, report: path });
     await this.svc.store.upsertRun(summary);
+    this.events.emit(summary.id, { type: 'run-finished', run: { ...summary } });
+    this.events.end(summary.id);
     return report;
   }
 
@@ -261,11 +303,18 @@ export class Engine {
       dryRun: run.summary.dry_run,
       securityOnly: run.summary.security_only ?? false,
       exclude: run.summary.exclude,
-      log: (text, o) => run.log.write(text, { prefix: prefix(), essential: o?.essential ?? false, source }),
-      output: (line) => run.log.write(line, { prefix: `${prefix()}| `, source }),
+      log: (text, o) => {
+        run.log.write(text, { prefix: prefix(), essential: o?.essential ?? false, source });
+        this.events.emit(run.summary.id, { type: 'log', vmid: g.vmid, line: `${source}: ${text}` });
+      },
+      output: (line) => {
+        run.log.write(line, { prefix: `${prefix()}| `, source });
+        this.events.emit(run.summary.id, { type: 'log', vmid: g.vmid, line: `${source}: | ${line}` });
+      },
       outputOpen: () => run.log.accepting(source),
       deadline: Date.now() + this.svc.config.guest_timeout * 1000,
-      stopping: () => this.stopRequested,
+      stopping: () => this.stopRequested || run.cancelledBy !== undefined,
+      stopWhy: () => (run.cancelledBy !== undefined ? `run cancelled by ${run.cancelledBy}` : 'daemon stopping'),
       result: { vmid: g.vmid, name: g.name, outcome: 'skipped' },
       timing: { started: Date.now(), tasksMs: 0, queuedMs: 0 },
     };
@@ -280,7 +329,10 @@ export class Engine {
     const stages = run.stages;
     try {
       stages.set(g.vmid, 'start');
-      return await runGuest(ctx, pools, (stage) => stages.set(g.vmid, stage));
+      return await runGuest(ctx, pools, (stage) => {
+        stages.set(g.vmid, stage);
+        this.events.emit(run.summary.id, { type: 'stage', vmid: g.vmid, stage });
+      });
     } catch (err) {
       return { ...ctx.result, outcome: 'failed', reason: errorMessage(err) };
     } finally {

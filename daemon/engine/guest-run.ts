@@ -89,10 +89,12 @@ export async function runGuest(
         ctx.timing.queuedMs += Date.now() - asked;
       }
       if (ctx.stopping()) {
-        const why = `daemon stopping - stopped before stage '${stage.name}'`;
+        const cause = ctx.stopWhy?.() ?? 'daemon stopping';
+        const why = `${cause} - stopped before stage '${stage.name}'`;
         // the upgrade is done: the guest is updated, only its reboot and checks did not happen
         if (ctx.result.changed !== undefined) return finish(ctx, 'updated', `${why} (not rebooted or verified)`);
-        return finish(ctx, 'interrupted', why);
+        // a cancelled run skips the guests it had not changed; a stopping daemon interrupts them
+        return finish(ctx, cause.startsWith('run cancelled') ? 'skipped' : 'interrupted', why);
       }
       if (ctx.exec && !scoped) {
         ctx.exec.begin();

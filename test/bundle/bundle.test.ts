@@ -55,6 +55,7 @@ describe('the single-file bundle, outside the source tree (no node_modules)', ()
           `state_dir: ${dir}/state-${version}`,
           `log_dir: ${dir}/log-${version}`,
           `socket: ${socket}`,
+          'api_port: 0',
         ].join('\n'),
         { mode: 0o600 },
       );

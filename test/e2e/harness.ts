@@ -152,6 +152,8 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
     api_timeout: '5',
     // never the host's /etc/pvepatch/guests.conf; a test that wants a policy sets its own
     policy_file: join(dir, 'guests.conf'),
+    // the HTTPS API is turned on by the tests that use it (on a free port, with the sim's certificate)
+    api_port: '0',
     ...opts.config,
   };
   const writeConfig = (name: string, overrides: Record<string, string | undefined>) => {
