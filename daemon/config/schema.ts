@@ -53,6 +53,31 @@ export const ConfigSchema = z.strictObject({
   policy_file: z.string().default('/etc/pvepatch/guests.conf'),
   /** Host keys of SSH guests recorded on first use (mode 0600). */
   known_hosts: z.string().optional(),
+  /**
+   * HTTPS API port (0: off). 8016 is free on PVE and PBS hosts: PVE uses 8006 (pveproxy), 3128
+   * (spiceproxy), 85 (pvedaemon, local), 5900-5999 (VNC), 5405-5412 (corosync), 60000-60050
+   * (migration); PBS uses 8007 and 82 (local).
+   */
+  api_port: z.coerce.number().int().min(0).max(65_535).default(8016),
+  /** Address the HTTPS API listens on; the default is every address, like pveproxy. */
+  api_host: z.string().default('::'),
+  /** PEM certificate (chain) and key; default: the node's own (pveproxy-ssl, pve-ssl, or the PBS proxy's). */
+  api_cert: z.string().optional(),
+  api_key: z.string().optional(),
+  /** More browser origins allowed to call the API besides https://<each node>:8006 (comma-separated). */
+  api_origins: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
+  /** The cluster's CSRF key: pvepatch checks the CSRFPreventionToken of ticket callers with it. */
+  pve_www_key: z.string().default('/etc/pve/pve-www.key'),
+  /** How long a caller's privileges, as pveproxy answered them, are reused. */
+  auth_cache_seconds: z.coerce.number().int().min(0).max(3600).default(30),
   /** Output kept per guest command (head and tail); more is an error. */
   exec_output_max_mb: z.coerce.number().int().min(1).max(1024).default(16),
   /** Characters of one streamed output line kept in the run log. */
