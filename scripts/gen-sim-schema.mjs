@@ -14,6 +14,8 @@ const target = process.argv[3] ?? fileURLToPath(new URL('test/sim/schema/pve-api
 /** path template → methods the simulator implements (keep in sync with test/sim/routes.ts; a test checks). */
 const WANTED = {
   '/version': ['GET'],
+  '/access/ticket': ['POST'],
+  '/access/permissions': ['GET'],
   '/cluster/resources': ['GET'],
   '/cluster/tasks': ['GET'],
   '/nodes': ['GET'],
@@ -112,7 +114,9 @@ function param(name, schema) {
       out.formatUnchecked = schema.format;
       continue;
     }
-    out[key] = key === 'optional' ? Boolean(schema[key]) : schema[key];
+    // Perl's `(?^:…)` (a regex stringified by Perl) is `(?:…)` in JavaScript
+    if (key === 'pattern') out[key] = String(schema[key]).replace(/\(\?\^:/g, '(?:');
+    else out[key] = key === 'optional' ? Boolean(schema[key]) : schema[key];
   }
   if (schema.type === 'array') out.items = { type: schema.items?.type ?? 'string' };
   return out;

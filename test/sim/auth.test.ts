@@ -30,7 +30,7 @@ test('a wrong secret, an unknown token or a malformed header gets 401 Authentica
   }
 });
 
-test('a ticket cookie wins over the token, and the simulator knows no tickets', async (t) => {
+test('a ticket cookie wins over the token, and a bogus ticket fails', async (t) => {
   const { sim } = await simFor(t);
   const res = await call(sim, 'GET', '/version', { headers: { Cookie: 'PVEAuthCookie=PVE:root@pam:0000' } });
   assert.equal(res.status, 401);

@@ -33,6 +33,8 @@ export const texts = {
   noTicket: 'No ticket',
   /** pve-manager `PVE/HTTPServer.pm` `auth_handler` (any failure of `verify_token`). */
   authFailed: 'Authentication failed!',
+  /** pve-common `Ticket.pm` `verify_csrf_prevention_token` (a 401 PVE::Exception; first line in the status). */
+  invalidCsrf: 'Permission denied - invalid csrf token\n',
   /** pve-manager `PVE/HTTPServer.pm` `rest_handler`. */
   notImplemented: (method: string, relUri: string) => `Method '${method} ${relUri}' not implemented`,
   /** pve-http-server `AnyEvent.pm` `handle_request`. */

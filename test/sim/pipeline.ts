@@ -36,16 +36,34 @@ type Params = Record<string, unknown>;
 /** An answer of `AnyEvent.pm` `error()`: the text as body, no content type. */
 const plain = (status: number, message: string): Answer => ({ status, message, body: message });
 
-/** pve-manager `PVE/HTTPServer.pm` `auth_handler` for API tokens: the token id, or the 401 text. */
-function authenticate(req: IncomingMessage, tokens: Map<string, string>): { authid?: string; error?: string } {
+/**
+ * pve-http-server `AnyEvent.pm` (ticket from the `PVEAuthCookie` cookie, else from `Authorization`, else an API
+ * token) and pve-manager `PVE/HTTPServer.pm` `auth_handler`: the auth id, or the 401 text. `/access/ticket`
+ * needs no auth; ticket auth needs a valid `CSRFPreventionToken` on anything but GET.
+ */
+function authenticate(
+  req: IncomingMessage,
+  deps: PipelineDeps,
+  method: string,
+  relPath: string,
+): { authid?: string; error?: string } {
   const header = req.headers.authorization;
   const ticket = extractAuthValue(req.headers.cookie, 'PVEAuthCookie') ?? extractAuthValue(header, 'PVEAuthCookie');
-  if (ticket) return { error: texts.authFailed }; // the simulator issues no tickets
-  const token = extractAuthValue(header, 'PVEAPIToken');
-  if (!token) return { error: texts.noTicket };
-  const m = /^(.*)=(.*)$/.exec(token); // pve-access-control `verify_token`
-  if (!m || !TOKENID_RE.test(m[1]!)) return { error: texts.authFailed };
-  return tokens.get(m[1]!) === m[2] ? { authid: m[1]! } : { error: texts.authFailed };
+  if (relPath === '/access/ticket' && (method === 'GET' || method === 'POST')) return { authid: '' };
+  const token = ticket ? undefined : extractAuthValue(header, 'PVEAPIToken');
+  if (token) {
+    const m = /^(.*)=(.*)$/.exec(token); // pve-access-control `verify_token`
+    if (!m || !TOKENID_RE.test(m[1]!)) return { error: texts.authFailed };
+    return deps.tokens.get(m[1]!) === m[2] ? { authid: m[1]! } : { error: texts.authFailed };
+  }
+  if (!ticket) return { error: texts.noTicket };
+  const userid = deps.state.access.verifyTicket(ticket);
+  if (!userid) return { error: texts.authFailed };
+  const csrf = req.headers.csrfpreventiontoken;
+  if (method !== 'GET' && !deps.state.access.verifyCsrf(userid, Array.isArray(csrf) ? csrf[0] : csrf)) {
+    return { error: texts.invalidCsrf };
+  }
+  return { authid: userid };
 }
 
 /** `extract_params`: the body (JSON or form) for POST/PUT, then the query string on top. */
@@ -98,12 +116,12 @@ export async function handleRequest(deps: PipelineDeps, req: IncomingMessage, re
   };
   if (!fullPath.startsWith('/api2')) return answer(plain(404, 'File not found'));
   if (!abs) return answer(plain(501, texts.noSuchUri));
-  const auth = authenticate(req, deps.tokens);
+  const auth = authenticate(req, deps, method, relPath);
   if (auth.error) {
     if (deps.authFailDelayMs > 0) await deps.state.sleep(deps.authFailDelayMs);
     return answer({ status: 401, message: auth.error });
   }
-  record.authid = auth.authid!;
+  if (auth.authid) record.authid = auth.authid;
   const len = Number(req.headers['content-length'] ?? 0);
   if (len > 0 && method !== 'POST' && method !== 'PUT') return answer(plain(501, texts.unexpectedContent(method)));
   if (len > MAX_POST) return answer(plain(501, 'for data too large'));

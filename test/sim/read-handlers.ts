@@ -5,6 +5,15 @@ import type { GuestType } from './types.js';
 
 /** Read-only endpoints: version, cluster resources, nodes, guest lists, config and status. */
 
+/**
+ * `VM.Audit` on `/vms/<vmid>` (pve-manager `API2/Cluster.pm` `resources`, qemu-server/pve-container `vmlist`
+ * filter with `$rpcenv->check(…, 1)`); callers without any access setup see everything.
+ */
+function audits(ctx: HandlerContext, vmid: number): boolean {
+  const { access } = ctx.state;
+  return !access.restricted(ctx.authid) || access.check(ctx.authid, `/vms/${vmid}`, ['VM.Audit']);
+}
+
 export const SIM_VERSION = { version: '8.4.1', release: '8.4', repoid: '2a5fa54a8503f96d' };
 
 export const version: Handler = () => ({ ...SIM_VERSION });
@@ -14,7 +23,9 @@ export const clusterResources: Handler = (ctx) => {
   const type = ctx.params.type;
   const { state } = ctx;
   const out: Record<string, unknown>[] = [];
-  const guests = [...state.guests.values()].sort((a, b) => String(a.vmid).localeCompare(String(b.vmid)));
+  const guests = [...state.guests.values()]
+    .filter((g) => audits(ctx, g.vmid))
+    .sort((a, b) => String(a.vmid).localeCompare(String(b.vmid)));
   if (!type) {
     const pools = [...new Set(guests.flatMap((g) => (g.pool ? [g.pool] : [])))].sort();
     for (const pool of pools.length > 0 ? pools : ['sim']) out.push({ id: `/pool/${pool}`, pool, type: 'pool' });
@@ -65,7 +76,9 @@ export const nodeStatus: Handler = (ctx) => ({
 export const vmList =
   (type: GuestType): Handler =>
   (ctx) =>
-    [...ctx.state.guests.values()].filter((g) => g.node === ctx.node && g.type === type).map((g) => vmStatus(g, false));
+    [...ctx.state.guests.values()]
+      .filter((g) => g.node === ctx.node && g.type === type && audits(ctx, g.vmid))
+      .map((g) => vmStatus(g, false));
 
 function vmid(ctx: HandlerContext): number {
   return Number(ctx.params.vmid);

@@ -1,3 +1,4 @@
+import { createTicket, permissions } from './access-handlers.js';
 import { agentExec, agentExecStatus, agentOsinfo, agentPing } from './agent.js';
 import { rebootGuest, updateQemuConfig, vzdump } from './power.js';
 import {
@@ -20,6 +21,8 @@ import type { GuestType } from './types.js';
  */
 export const ROUTES: Record<string, Handler> = {
   'GET /version': version,
+  'POST /access/ticket': createTicket,
+  'GET /access/permissions': permissions,
   'GET /cluster/resources': clusterResources,
   'GET /cluster/tasks': clusterTasks,
   'GET /nodes': nodesIndex,

@@ -1,5 +1,6 @@
 import { createServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { SimAccess } from './access.js';
 import { makeCert } from './cert.js';
 import { SimControl } from './control.js';
 import { Injections } from './injections.js';
@@ -10,6 +11,7 @@ import { SimState } from './state.js';
 import type { Sim, SimOptions, SimRequest } from './types.js';
 import { writeAnswer } from './wire.js';
 
+export { csrfSecret, csrfToken, verifyCsrfToken } from './access.js';
 export { RebootTimeout } from './power.js';
 export type {
   AgentBackend,
@@ -17,6 +19,7 @@ export type {
   AgentProcess,
   PowerBackend,
   Sim,
+  SimAcl,
   SimGuest,
   SimOptions,
   SnapshotBackend,
@@ -39,6 +42,12 @@ export async function startSim(opts: SimOptions): Promise<Sim> {
   state.agentMaxOutput = opts.agentMaxOutput ?? 16 * 1024 * 1024;
   state.agentBootDelayMs = opts.agentBootDelayMs ?? 0;
   state.vzdumpDurationMs = opts.vzdumpDurationMs ?? 200;
+  const access = new SimAccess(opts.tokens, () => {
+    const pools = new Map<string, number[]>();
+    for (const g of state.guests.values()) if (g.pool) pools.set(g.pool, [...(pools.get(g.pool) ?? []), g.vmid]);
+    return pools;
+  });
+  state.access = access;
   const cert = await makeCert(nodes[0]!);
   const requests: SimRequest[] = [];
   const injections = new Injections();
@@ -83,6 +92,7 @@ export async function startSim(opts: SimOptions): Promise<Sim> {
     tlsHandshakes: () => handshakes,
     close: async () => {
       state.close();
+      access.close();
       server.closeAllConnections();
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -101,5 +111,14 @@ export async function startSim(opts: SimOptions): Promise<Sim> {
     restartAgent: (vmid, o) => control.restartAgent(vmid, o),
     rebootNeverReturns: (vmid, on) => control.rebootNeverReturns(vmid, on),
     setAgentBootDelay: (ms) => control.setAgentBootDelay(ms),
+    wwwKeyPath: access.wwwKeyPath,
+    addUser: (userid, o) => access.addUser(userid, o),
+    addRole: (name, privs) => access.addRole(name, privs),
+    setAcl: (acl) => access.setAcl(acl),
+    ticketFor: (userid, o) => {
+      const time = Date.now() / 1000 - (o?.ageSeconds ?? 0);
+      return { ticket: access.ticket(userid, time), csrf: access.csrf(userid, time) };
+    },
+    permissions: (authid, path) => access.permissions(authid, path),
   };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { SimAccess } from './access.js';
 import { die, texts } from './errors.js';
 import { TaskStore } from './tasks.js';
 import type {
@@ -82,6 +83,8 @@ export class SimState {
   agentMaxOutput = 16 * 1024 * 1024;
   agentBootDelayMs = 0;
   vzdumpDurationMs = 200;
+  /** Users, tokens, ACLs, tickets (set by startSim). */
+  access!: SimAccess;
   private readonly agents = new Map<number, AgentState>();
   private readonly timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   closed = false;

@@ -1,3 +1,6 @@
+import type { PrivMap, SimAcl, SimUserInfo } from './access.js';
+
+export type { PrivMap, SimAcl, SimUserInfo } from './access.js';
 /** Public shapes of the PVE API simulator (see readme.md). */
 
 export type GuestType = 'lxc' | 'qemu';
@@ -77,6 +80,12 @@ export interface SimToken {
   /** `USER@REALM!NAME` */
   id: string;
   secret: string;
+  /**
+   * Privilege separation (`pveum user token add --privsep`). Left out, the token has every privilege as long as
+   * no ACL names it or its user (so tests without access setup are unaffected); once one does, it counts as
+   * `false` (the user's privileges). `true`: the intersection of the token's own ACLs and the user's.
+   */
+  privsep?: boolean;
 }
 
 export interface SimOptions {
@@ -237,4 +246,16 @@ export interface Sim {
   rebootNeverReturns(vmid: number, on?: boolean): void;
   /** After a (re)boot the agent answers only after this long (changes SimOptions.agentBootDelayMs). */
   setAgentBootDelay(ms: number): void;
+  /** The simulator's `/etc/pve/pve-www.key` (the CSRF secret's source); removed on close(). */
+  wwwKeyPath: string;
+  /** A user (`name@realm`) that can log in with `password` (root@pam exists, without a password until set). */
+  addUser(userid: string, opts?: SimUserInfo): void;
+  /** A custom role (privileges must be valid PVE privileges). */
+  addRole(name: string, privs: string[]): void;
+  /** Adds ACL entries (`pveum acl modify`); `propagate` defaults to true. */
+  setAcl(acl: SimAcl): void;
+  /** A ticket and CSRF token for the user as `POST /access/ticket` makes them, issued `ageSeconds` ago. */
+  ticketFor(userid: string, opts?: { ageSeconds?: number }): { ticket: string; csrf: string };
+  /** `RPCEnvironment::permissions` of a user or token on a path (privilege → propagate 0/1). */
+  permissions(authid: string, path: string): PrivMap;
 }
