@@ -80,6 +80,15 @@ export function createApp(
     const targets = access.visible(req, res, await resolveTargets(svc, selector));
     res.json({ data: targets.map((t) => ({ ...t.guest, transport: t.transport, skip_reason: t.skip_reason })) });
   });
+  r.get('/fleet', async (req, res) => {
+    const selector = Selector.parse([].concat((req.query.selector as never) ?? 'all'));
+    res.json({ data: await engine.fleet(selector, (t) => access.visible(req, res, t)) });
+  });
+  r.post('/fleet/refresh', async (req, res) => {
+    const body = z.strictObject({ selector: Selector }).parse(req.body ?? {});
+    await engine.plan({ selector: body.selector, exclude: [] }, access.authorize(req, res, 'plan'));
+    res.json({ data: await engine.fleet(body.selector, (t) => access.visible(req, res, t)) });
+  });
   r.post('/plan', async (req, res) => {
     const body = PlanBody.parse(req.body ?? {});
     res.json({ data: await engine.plan(body, access.authorize(req, res, 'plan')) });

@@ -5,6 +5,7 @@ import { escapeControls } from '../core/escape.js';
 import { assertPackageNames } from '../core/validate.js';
 import { Daemon } from '../daemon.js';
 import type { AgentEnsure } from '../engine/agent-ops.js';
+import type { FleetRow } from '../engine/fleet.js';
 import type { GuestPlan, RunReport } from '../engine/types.js';
 import { parseSelector } from '../proxmox/selectors.js';
 import type { LogLine } from '../store/run-log.js';
@@ -13,7 +14,7 @@ import { VERSION } from '../version.js';
 import { ApiClient } from './api-client.js';
 import { EXIT, exitCodeForError, exitCodeForReport } from './exit-codes.js';
 import { type OutputFormat, render } from './format.js';
-import { agentText, guestsText, planText, reportText, runsText } from './views.js';
+import { agentText, fleetText, guestsText, planText, reportText, runsText } from './views.js';
 
 interface RunOptions {
   all?: boolean;
@@ -185,6 +186,20 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       }
       const lines = await api().get<LogLine[]>(`/runs/${encodeURIComponent(id)}/log`);
       print(lines, () => lines.map((l) => l.t).join('\n'));
+    });
+  program
+    .command('status')
+    .argument('[selector...]')
+    .option('--all')
+    .option('--refresh', 'plan the guests now instead of showing their last plan')
+    .description('the fleet: each guest with its last plan, last run and pending reboot')
+    .action(async (words: string[], o: { all?: boolean; refresh?: boolean }) => {
+      const sel = words.length || o.all ? selectorOf(words, o.all) : ['all'];
+      const client = api();
+      const rows = o.refresh
+        ? await client.post<FleetRow[]>('/fleet/refresh', { selector: sel })
+        : await client.get<FleetRow[]>('/fleet', { selector: sel });
+      print(rows, () => fleetText(rows));
     });
   program
     .command('cancel')

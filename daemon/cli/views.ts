@@ -1,4 +1,5 @@
 import type { AgentEnsure } from '../engine/agent-ops.js';
+import type { FleetRow } from '../engine/fleet.js';
 import type { GuestPlan, GuestResult, RunReport } from '../engine/types.js';
 import type { RunSummary } from '../store/state.js';
 import { table } from './format.js';
@@ -174,4 +175,33 @@ export function agentText(rows: AgentEnsure[]): string {
   );
   const done = rows.flatMap((r) => (r.actions ?? []).map((a) => `VM ${r.vmid}: ${a}`));
   return [head, ...done].join('\n');
+}
+
+const ago = (s: number | null) =>
+  s === null
+    ? 'never'
+    : s < 120
+      ? `${s}s ago`
+      : s < 7200
+        ? `${Math.round(s / 60)}m ago`
+        : `${Math.round(s / 3600)}h ago`;
+
+export function fleetText(rows: FleetRow[]): string {
+  return table(
+    ['VMID', 'NAME', 'NODE', 'TYPE', 'VIA', 'DRIVER', 'UPDATES', 'SECURITY', 'PLANNED', 'LAST RUN', 'REBOOT', 'NOTE'],
+    rows.map((r) => [
+      r.vmid,
+      r.name,
+      r.node,
+      r.type,
+      r.transport ?? '-',
+      r.driver ?? '-',
+      r.updates_available ?? '?',
+      r.security_updates ?? '?',
+      ago(r.plan_age_s),
+      r.last_run ? r.last_run.outcome : '-',
+      r.reboot ?? '-',
+      r.skip_reason ?? '',
+    ]),
+  );
 }

@@ -10,6 +10,7 @@ import { RunLog, readRunLog } from '../store/run-log.js';
 import type { RunSummary } from '../store/state.js';
 import type { GuestContext } from './context.js';
 import { RunEvents } from './events.js';
+import { type FleetRow, fleetRows, PlanCache } from './fleet.js';
 import { type Pools, runGuest, runPools } from './guest-run.js';
 import { Maintenance } from './maintenance.js';
 import { planGuest } from './plan.js';
@@ -59,6 +60,8 @@ export class Engine {
   private stopRequested = false;
   readonly maintenance: Maintenance;
   readonly events = new RunEvents();
+  /** The last plan of each guest, for the fleet overview. */
+  readonly plans = new PlanCache();
 
   constructor(svc: EngineServices, daemonLog: (line: string) => void = () => {}) {
     this.svc = svc;
@@ -84,9 +87,18 @@ export class Engine {
     this.refuseWhenStopping();
     const exclude = validateRequest(req);
     const targets = authorize(await resolveTargets(this.svc, req.selector, req));
-    return mapLimit(targets, this.svc.config.concurrency, (t) =>
+    const plans = await mapLimit(targets, this.svc.config.concurrency, (t) =>
       planGuest(this.svc, t, { exclude, dryRun: req.dry_run ?? false, securityOnly: req.security_only ?? false }),
     );
+    // the overview shows what a plain plan says (no exclusions, every update)
+    if (exclude.length === 0 && !req.security_only) this.plans.put(plans);
+    return plans;
+  }
+
+  /** Every guest the caller may see, with its cached plan, last run and pending reboot. */
+  async fleet(selector: string[], visible: (t: Target[]) => Target[] = (t) => t): Promise<FleetRow[]> {
+    const targets = visible(await resolveTargets(this.svc, selector));
+    return fleetRows(targets, this.plans, this.svc.store.data.runs);
   }
 
   /** Validates, resolves the guests, then returns the run id while the run goes on. */
@@ -236,6 +248,7 @@ export class Engine {
       targets.map(async (t) => {
         const r = await this.guestWithGuard(run, t, pools);
         this.events.emit(summary.id, { type: 'guest-result', result: r });
+        if (r.outcome === 'updated' || r.outcome === 'rolled-back') this.plans.drop(r.vmid);
         summary.guests[String(r.vmid)] = r.outcome;
         if (r.reboot) summary.reboots = { ...summary.reboots, [String(r.vmid)]: r.reboot.status };
         await this.svc.store.upsertRun(summary);

@@ -1,0 +1,89 @@
+/**
+ * The fleet overview: every guest with its last plan (pending and security counts, packages, how
+ * old), its last run outcome and any reboot still pending — from memory, so a page load does not
+ * re-plan every guest. Plans are cached by every plan request (and `refresh`).
+ */
+import type { RebootStatus, RunSummary } from '../store/state.js';
+import type { GuestPlan, Target } from './types.js';
+
+export interface FleetRow {
+  vmid: number;
+  name: string;
+  node: string;
+  type: 'lxc' | 'qemu';
+  status: string;
+  tags: string[];
+  pool: string | null;
+  transport: string | null;
+  skip_reason: string | null;
+  driver: string | null;
+  os: string | null;
+  updates_available: number | null;
+  security_updates: number | null;
+  packages: GuestPlan['packages'];
+  /** When the cached plan was made (null: never planned since the daemon started) and its age. */
+  planned_at: string | null;
+  plan_age_s: number | null;
+  last_run: { id: string; outcome: string; ended_at: string | null } | null;
+  reboot: RebootStatus | null;
+}
+
+/** Plans kept per guest; bounded by the cluster's guest count. */
+export class PlanCache {
+  private readonly plans = new Map<number, { plan: GuestPlan; at: number }>();
+
+  put(plans: readonly GuestPlan[], at = Date.now()): void {
+    for (const plan of plans) this.plans.set(plan.vmid, { plan, at });
+  }
+
+  get(vmid: number): { plan: GuestPlan; at: number } | undefined {
+    return this.plans.get(vmid);
+  }
+
+  /** Forgets the plan of a guest that was patched: its pending list is stale. */
+  drop(vmid: number): void {
+    this.plans.delete(vmid);
+  }
+}
+
+export function fleetRows(
+  targets: readonly Target[],
+  cache: PlanCache,
+  runs: readonly RunSummary[],
+  now = Date.now(),
+): FleetRow[] {
+  // newest run first: the first one naming a guest is its last
+  const last = new Map<string, FleetRow['last_run']>();
+  const reboots = new Map<string, RebootStatus>();
+  for (let i = runs.length - 1; i >= 0; i--) {
+    const r = runs[i]!;
+    for (const [vmid, outcome] of Object.entries(r.guests)) {
+      if (!last.has(vmid)) last.set(vmid, { id: r.id, outcome, ended_at: r.ended_at ?? null });
+    }
+    for (const [vmid, status] of Object.entries(r.reboots ?? {})) if (!reboots.has(vmid)) reboots.set(vmid, status);
+  }
+  return targets.map(({ guest: g, transport, skip_reason }) => {
+    const cached = cache.get(g.vmid);
+    const p = cached?.plan;
+    return {
+      vmid: g.vmid,
+      name: g.name,
+      node: g.node,
+      type: g.type,
+      status: g.status,
+      tags: g.tags,
+      pool: g.pool ?? null,
+      transport: p?.transport ?? transport,
+      skip_reason: p?.skip_reason ?? skip_reason,
+      driver: p?.driver ?? null,
+      os: p?.os ?? null,
+      updates_available: p ? p.updates_available : null,
+      security_updates: p ? p.security_updates : null,
+      packages: p?.packages ?? [],
+      planned_at: cached ? new Date(cached.at).toISOString() : null,
+      plan_age_s: cached ? Math.round((now - cached.at) / 1000) : null,
+      last_run: last.get(String(g.vmid)) ?? null,
+      reboot: reboots.get(String(g.vmid)) ?? null,
+    };
+  });
+}
