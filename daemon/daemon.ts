@@ -1,7 +1,12 @@
 import { execFile } from 'node:child_process';
 import type { Server } from 'node:http';
-import { createApp } from './api/app.js';
+import { type AppOptions, createApp } from './api/app.js';
+import { authenticate, FailureLimiter, PveProxyPermissionSource, requireRoot } from './api/auth/index.js';
+import { allowedOrigins, cors, securityHeaders } from './api/browser.js';
+import { listenHttps } from './api/https.js';
+import { httpsAccess } from './api/https-access.js';
 import { listenOnSocket } from './api/socket.js';
+import { AuditLog } from './audit/audit-log.js';
 import { daemonSettings } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { errorMessage } from './core/errors.js';
@@ -9,6 +14,7 @@ import { MINIMAL_ENV } from './core/exec.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { Engine } from './engine/engine.js';
 import type { EngineServices } from './engine/types.js';
+import { RequestHistogram } from './metrics/metrics.js';
 import { ProxmoxClient } from './proxmox/client.js';
 import { StateStore } from './store/state.js';
 import { StateDirLock } from './store/state-lock.js';
@@ -28,6 +34,12 @@ export class Daemon {
   private readonly log: Logger;
   private readonly lock: StateDirLock;
   private server: Server | undefined;
+  private https: Server | undefined;
+  private audit: AuditLog | undefined;
+  private permissions: PveProxyPermissionSource | undefined;
+  /** Node names of the cluster, for the web UI origins CORS lets in. */
+  private nodes: string[] = [];
+  private pveMajor: number | undefined;
   private client: ProxmoxClient | undefined;
   private engine: Engine | undefined;
   private forced: (() => void) | undefined;
@@ -57,7 +69,15 @@ export class Daemon {
       const svc: EngineServices = { config: this.cfg, client: this.client, store, node: s.node };
       this.engine = new Engine(svc, (line) => this.log.warn(line));
       await this.engine.start((line) => this.log.warn(line));
-      this.server = await listenOnSocket(createApp(this.engine, svc, VERSION), this.cfg.socket);
+      this.audit = new AuditLog(this.cfg.log_dir, {
+        maxBytes: this.cfg.audit_max_mb * 1024 * 1024,
+        keep: this.cfg.audit_keep,
+      });
+      const requests = new RequestHistogram();
+      const shared = { audit: this.audit, requests };
+      this.server = await listenOnSocket(createApp(this.engine, svc, VERSION, shared), this.cfg.socket);
+      this.nodes = [s.node];
+      if (this.cfg.api_port !== 0) await this.startHttps(svc, s.trust, shared);
     } catch (err) {
       await this.client?.close();
       this.lock.release();
@@ -67,6 +87,40 @@ export class Daemon {
     notifySystemd('READY=1');
     void this.checkApi();
     void this.engine.maintenance.kick();
+  }
+
+  /**
+   * The HTTPS API beside the socket: the same routes, for callers with a Proxmox ticket or token
+   * and their own privileges. A certificate or port problem is logged and the socket stays served.
+   */
+  private async startHttps(
+    svc: EngineServices,
+    trust: { fingerprint?: string; caPem?: string },
+    shared: Pick<AppOptions, 'audit' | 'requests'>,
+  ): Promise<void> {
+    const cfg = this.cfg;
+    this.permissions = new PveProxyPermissionSource({
+      url: cfg.pve_url,
+      ...trust,
+      cacheSeconds: cfg.auth_cache_seconds,
+      timeoutMs: cfg.api_timeout * 1000,
+    });
+    const app = createApp(this.engine!, svc, VERSION, {
+      ...shared,
+      access: httpsAccess(() => this.pveMajor),
+      front: [
+        securityHeaders,
+        cors(() => allowedOrigins(this.nodes, cfg.api_origins)),
+        authenticate({ source: this.permissions, wwwKeyPath: cfg.pve_www_key, limiter: new FailureLimiter() }),
+      ],
+      nodeWide: requireRoot('audit'),
+    });
+    try {
+      this.https = await listenHttps(app, cfg);
+      this.log.info(`HTTPS API on port ${cfg.api_port} (Proxmox tickets and API tokens)`);
+    } catch (err) {
+      this.log.error(`HTTPS API not served - ${errorMessage(err)}`);
+    }
   }
 
   /** The second SIGTERM: stop waiting for guests to finish their stage. */
@@ -86,8 +140,13 @@ export class Daemon {
       }
       await Promise.race([engine.maintenance.idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
     }
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server?.closeAllConnections?.();
+    for (const server of [this.server, this.https]) {
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      server?.closeAllConnections?.();
+    }
+    await this.permissions?.close();
+    await this.audit?.flush();
+    this.audit?.close();
     await this.client?.close();
     this.lock.release();
   }
@@ -97,6 +156,10 @@ export class Daemon {
     try {
       const v = (await this.client!.get('/version')) as { version?: string };
       this.log.info(`connected to Proxmox VE ${v.version ?? '?'}`);
+      const major = Number.parseInt(v.version ?? '', 10);
+      if (Number.isInteger(major)) this.pveMajor = major;
+      const nodes = (await this.client!.get('/nodes')) as { node?: string }[];
+      this.nodes = [...new Set([...this.nodes, ...nodes.flatMap((n) => (n.node ? [n.node] : []))])];
     } catch (err) {
       this.log.error(`Proxmox API check failed - ${errorMessage(err)}`);
     }

@@ -1,5 +1,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
+import type { AuditLog } from '../audit/audit-log.js';
+import { auditMutations, connectionCaller, registerAuditRoutes } from '../audit/middleware.js';
 import { isPvepatchError, PvepatchError } from '../core/errors.js';
 import { escapeDeep } from '../core/escape.js';
 import { checkAgent, ensureAgent } from '../engine/agent-ops.js';
@@ -8,6 +10,7 @@ import type { RunEvent } from '../engine/events.js';
 import { mapLimit } from '../engine/pool.js';
 import { resolveTargets } from '../engine/targets.js';
 import type { EngineServices, Target } from '../engine/types.js';
+import { RequestHistogram, registerMetricsRoute, requestTimer } from '../metrics/metrics.js';
 import { HTTP_STATUS } from './http-status.js';
 
 const Selector = z.array(z.string().max(200)).max(1000);
@@ -39,7 +42,7 @@ export interface Caller {
 export interface Access {
   caller(req: Request, res: Response): Caller;
   /** The guests the caller may see (VM.Audit). */
-  visible(req: Request, res: Response, targets: Target[]): Target[];
+  visible(req: Request, res: Response, targets: Target[]): Target[] | Promise<Target[]>;
   /** For plan/run/agent: the targets, the ones the caller may not touch marked skipped with the missing privilege. */
   authorize(req: Request, res: Response, action: GuestAction): Authorize;
 }
@@ -55,6 +58,11 @@ export const ROOT_ACCESS: Access = {
 
 export interface AppOptions {
   access?: Access;
+  audit?: AuditLog;
+  /** One histogram shared by every listener. */
+  requests?: RequestHistogram;
+  /** Guards for node-wide reads (audit, metrics) on this listener. */
+  nodeWide?: RequestHandler;
   /** Middleware in front of the routes (authentication, CORS, headers, rate limits). */
   front?: RequestHandler[];
 }
@@ -69,15 +77,28 @@ export function createApp(
   const access = opts.access ?? ROOT_ACCESS;
   const app = express();
   app.disable('x-powered-by');
+  const requests = opts.requests ?? new RequestHistogram();
+  app.use(requestTimer(requests));
+  // first, so that requests refused by authentication or with a broken body are recorded too
+  if (opts.audit) app.use(auditMutations(opts.audit, { callerOf: connectionCaller }));
   for (const h of opts.front ?? []) app.use(h);
   app.use(express.json({ limit: '64kb' }));
   const r = express.Router();
+  if (opts.nodeWide) r.use(['/audit', '/metrics'], opts.nodeWide);
+  if (opts.audit) registerAuditRoutes(r, opts.audit);
+  registerMetricsRoute(r, {
+    version,
+    runs: () => engine.listRuns(),
+    reboots: () => svc.store.data.reboots,
+    plans: () => engine.plans.all(),
+    requests,
+  });
   r.get('/version', (_req, res) => {
     res.json({ data: { version, api: API_VERSION, node: svc.node } });
   });
   r.get('/guests', async (req, res) => {
     const selector = Selector.parse([].concat((req.query.selector as never) ?? 'all'));
-    const targets = access.visible(req, res, await resolveTargets(svc, selector));
+    const targets = await access.visible(req, res, await resolveTargets(svc, selector));
     res.json({ data: targets.map((t) => ({ ...t.guest, transport: t.transport, skip_reason: t.skip_reason })) });
   });
   r.get('/fleet', async (req, res) => {
@@ -102,7 +123,7 @@ export function createApp(
   r.post('/agent/:action', async (req, res) => {
     const action = z.enum(['check', 'ensure']).parse(req.params.action);
     const body = z.strictObject({ selector: Selector }).parse(req.body ?? {});
-    const targets = access.authorize(req, res, 'agent')(await resolveTargets(svc, body.selector));
+    const targets = await access.authorize(req, res, 'agent')(await resolveTargets(svc, body.selector));
     const vms = targets.filter((t) => t.guest.type === 'qemu' && !t.skip_reason?.startsWith('not permitted'));
     const op = action === 'check' ? checkAgent : ensureAgent;
     res.json({ data: await mapLimit(vms, svc.config.concurrency, (t) => op(svc, t)) });

@@ -12,6 +12,7 @@ import type { LogLine } from '../store/run-log.js';
 import type { RunSummary } from '../store/state.js';
 import { VERSION } from '../version.js';
 import { ApiClient } from './api-client.js';
+import { addAuditCommand } from './audit.js';
 import { EXIT, exitCodeForError, exitCodeForReport } from './exit-codes.js';
 import { type OutputFormat, render } from './format.js';
 import { agentText, fleetText, guestsText, planText, reportText, runsText } from './views.js';
@@ -187,6 +188,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       const lines = await api().get<LogLine[]>(`/runs/${encodeURIComponent(id)}/log`);
       print(lines, () => lines.map((l) => l.t).join('\n'));
     });
+  addAuditCommand(program, { api, print });
   program
     .command('status')
     .argument('[selector...]')

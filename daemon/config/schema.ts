@@ -78,6 +78,10 @@ export const ConfigSchema = z.strictObject({
   pve_www_key: z.string().default('/etc/pve/pve-www.key'),
   /** How long a caller's privileges, as pveproxy answered them, are reused. */
   auth_cache_seconds: z.coerce.number().int().min(0).max(3600).default(30),
+  /** Size of <log_dir>/audit.log past which it is rotated to audit.log.1 … audit.log.<audit_keep>. */
+  audit_max_mb: z.coerce.number().int().min(1).max(1024).default(10),
+  /** Rotated audit logs kept. */
+  audit_keep: z.coerce.number().int().min(1).max(100).default(5),
   /** Output kept per guest command (head and tail); more is an error. */
   exec_output_max_mb: z.coerce.number().int().min(1).max(1024).default(16),
   /** Characters of one streamed output line kept in the run log. */

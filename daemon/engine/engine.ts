@@ -23,7 +23,7 @@ import type { EngineServices, GuestPlan, GuestResult, PlanRequest, RunReport, Ta
  * The caller's say over the resolved guests: those it may not touch come back with a skip reason
  * naming the missing privilege (or it throws 'forbidden' when it may touch none).
  */
-export type Authorize = (targets: Target[]) => Target[];
+export type Authorize = (targets: Target[]) => Target[] | Promise<Target[]>;
 
 export interface RunMeta {
   trigger: 'cli' | 'api' | 'schedule';
@@ -86,7 +86,7 @@ export class Engine {
   async plan(req: PlanRequest, authorize: Authorize = (t) => t): Promise<GuestPlan[]> {
     this.refuseWhenStopping();
     const exclude = validateRequest(req);
-    const targets = authorize(await resolveTargets(this.svc, req.selector, req));
+    const targets = await authorize(await resolveTargets(this.svc, req.selector, req));
     const plans = await mapLimit(targets, this.svc.config.concurrency, (t) =>
       planGuest(this.svc, t, { exclude, dryRun: req.dry_run ?? false, securityOnly: req.security_only ?? false }),
     );
@@ -96,8 +96,8 @@ export class Engine {
   }
 
   /** Every guest the caller may see, with its cached plan, last run and pending reboot. */
-  async fleet(selector: string[], visible: (t: Target[]) => Target[] = (t) => t): Promise<FleetRow[]> {
-    const targets = visible(await resolveTargets(this.svc, selector));
+  async fleet(selector: string[], visible: Authorize = (t) => t): Promise<FleetRow[]> {
+    const targets = await visible(await resolveTargets(this.svc, selector));
     return fleetRows(targets, this.plans, this.svc.store.data.runs);
   }
 
@@ -105,7 +105,7 @@ export class Engine {
   async startRun(req: PlanRequest, meta: RunMeta, authorize: Authorize = (t) => t): Promise<RunSummary> {
     this.refuseWhenStopping();
     const exclude = validateRequest(req);
-    const targets = authorize(await resolveTargets(this.svc, req.selector, req));
+    const targets = await authorize(await resolveTargets(this.svc, req.selector, req));
     this.refuseWhenStopping();
     const only = targets.length === 1 ? String(targets[0]!.guest.vmid) : '';
     const id = newRunId({ node: this.svc.node, type: req.dry_run ? 'dryrun' : 'run', vmid: only, ...meta });

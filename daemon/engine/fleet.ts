@@ -40,6 +40,11 @@ export class PlanCache {
     return this.plans.get(vmid);
   }
 
+  /** Every cached plan (for the metrics). */
+  all(): GuestPlan[] {
+    return [...this.plans.values()].map((e) => e.plan);
+  }
+
   /** Forgets the plan of a guest that was patched: its pending list is stale. */
   drop(vmid: number): void {
     this.plans.delete(vmid);

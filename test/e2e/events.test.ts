@@ -74,4 +74,30 @@ describe('live run events and cancel', () => {
     const late = await env.cli('log', runs[0]!.id, '--follow');
     assert.match(late.out, /TASK ERROR: cancelled by root@pam/);
   });
+
+  it('shows the fleet from cached plans, with last runs, and refreshes on request', async () => {
+    type Row = {
+      vmid: number;
+      updates_available: number | null;
+      planned_at: string | null;
+      last_run: { outcome: string } | null;
+    };
+    const before = JSON.parse((await env.cli('--output-format', 'json', 'status')).out) as Row[];
+    const by = new Map(before.map((r) => [r.vmid, r]));
+    assert.equal(by.get(142)?.updates_available, null, 'never planned');
+    assert.equal(by.get(141)?.last_run?.outcome, 'updated');
+    assert.equal(by.get(142)?.last_run?.outcome, 'skipped');
+    const refreshed = JSON.parse(
+      (await env.cli('--output-format', 'json', 'status', '--refresh', '142,143')).out,
+    ) as Row[];
+    assert.deepEqual(
+      refreshed.map((r) => [r.vmid, r.updates_available]),
+      [
+        [142, 5],
+        [143, 5],
+      ],
+    );
+    const text = await env.cli('status');
+    assert.match(text.out, /^142\s+ct142\s+pve1\s+lxc\s+pct\s+apt\s+5\s+1\s+\d+s ago\s+skipped/m);
+  });
 });
