@@ -40,6 +40,7 @@ export class Daemon {
   /** Node names of the cluster, for the web UI origins CORS lets in. */
   private nodes: string[] = [];
   private pveMajor: number | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
   private client: ProxmoxClient | undefined;
   private engine: Engine | undefined;
   private forced: (() => void) | undefined;
@@ -85,6 +86,7 @@ export class Daemon {
     }
     this.log.info(`pvepatchd ${VERSION} listening on ${this.cfg.socket} (node ${s.node}, PVE API ${this.cfg.pve_url})`);
     notifySystemd('READY=1');
+    this.startWatchdog();
     void this.checkApi();
     void this.engine.maintenance.kick();
   }
@@ -123,6 +125,44 @@ export class Daemon {
     }
   }
 
+  /**
+   * systemd's watchdog (WatchdogSec): WATCHDOG=1 at half the interval while the event loop runs; a
+   * daemon whose loop hangs stops pinging and systemd restarts it.
+   */
+  private startWatchdog(): void {
+    const usec = Number(process.env.WATCHDOG_USEC);
+    const pid = process.env.WATCHDOG_PID;
+    if (!Number.isFinite(usec) || usec <= 0 || (pid && Number(pid) !== process.pid)) return;
+    this.watchdog = setInterval(() => notifySystemd('WATCHDOG=1'), Math.max(500, usec / 2000));
+    this.watchdog.unref();
+  }
+
+  /**
+   * SIGHUP (ExecReload): re-reads the config. Settings the engine reads per run or per guest take
+   * effect for what starts next; running runs go on untouched. Settings bound at start (paths,
+   * the socket, the API's address and credentials, the HTTPS listener) are kept and named: they need
+   * a restart.
+   */
+  reload(next: Config): { applied: string[]; needRestart: string[] } {
+    notifySystemd('RELOADING=1');
+    const applied: string[] = [];
+    const needRestart: string[] = [];
+    for (const key of Object.keys(next) as (keyof Config)[]) {
+      const [before, after] = [JSON.stringify(this.cfg[key]), JSON.stringify(next[key])];
+      if (before === after) continue;
+      if (BOUND_AT_START.has(key)) {
+        needRestart.push(key);
+        continue;
+      }
+      (this.cfg as Record<string, unknown>)[key] = next[key];
+      applied.push(`${key}: ${before ?? '-'} -> ${after ?? '-'}`);
+    }
+    this.log.info(`config reloaded${applied.length ? `: ${applied.join(', ')}` : ': no change'}`);
+    if (needRestart.length) this.log.warn(`config keys that need a restart to change: ${needRestart.join(', ')}`);
+    notifySystemd('READY=1');
+    return { applied, needRestart };
+  }
+
   /** The second SIGTERM: stop waiting for guests to finish their stage. */
   force(): void {
     this.forced?.();
@@ -133,6 +173,7 @@ export class Daemon {
     if (engine) {
       engine.requestStop();
       notifySystemd('STOPPING=1');
+      clearInterval(this.watchdog);
       const drained = await engine.drain(this.cfg.stop_timeout * 1000, this.forceRequested);
       if (!drained) {
         this.log.warn('stopping before every guest finished its stage (stop_timeout or a second signal)');
@@ -166,14 +207,47 @@ export class Daemon {
   }
 }
 
-/** sd_notify through systemd-notify (Node has no datagram unix sockets); no-op outside systemd. */
-function notifySystemd(state: 'READY=1' | 'STOPPING=1'): void {
+/** Keys whose value is bound when the daemon starts (files, listeners, the API client). */
+const BOUND_AT_START: ReadonlySet<keyof Config> = new Set([
+  'pve_url',
+  'pve_token',
+  'pve_fingerprint',
+  'pve_ca',
+  'node',
+  'state_dir',
+  'log_dir',
+  'socket',
+  'api_timeout',
+  'api_port',
+  'api_host',
+  'api_cert',
+  'api_key',
+  'pve_www_key',
+  'auth_cache_seconds',
+  'audit_max_mb',
+  'audit_keep',
+  'recovery_retry',
+] as const);
+
+/** Notifications leave in order: each systemd-notify is started when the one before has exited. */
+let notifyQueue: Promise<void> = Promise.resolve();
+
+/**
+ * sd_notify through systemd-notify (Node has no datagram unix sockets); no-op outside systemd.
+ * `--no-block` sends without waiting for systemd to process it, so a busy manager never stalls us.
+ */
+function notifySystemd(state: string): void {
   const socket = process.env.NOTIFY_SOCKET;
   if (!socket) return;
-  execFile(
-    'systemd-notify',
-    [`--pid=${process.pid}`, state],
-    { env: { ...MINIMAL_ENV, NOTIFY_SOCKET: socket } },
-    () => {},
+  notifyQueue = notifyQueue.then(
+    () =>
+      new Promise<void>((resolve) => {
+        execFile(
+          'systemd-notify',
+          ['--no-block', `--pid=${process.pid}`, state],
+          { env: { ...MINIMAL_ENV, NOTIFY_SOCKET: socket }, timeout: 5000 },
+          () => resolve(),
+        );
+      }),
   );
 }

@@ -9,7 +9,11 @@ import type { NextFunction, Request, Response } from 'express';
 export function allowedOrigins(nodes: readonly string[], extra: readonly string[]): Set<string> {
   const out = new Set<string>();
   for (const n of nodes) out.add(`https://${n.toLowerCase()}:8006`);
-  for (const e of extra) if (e) out.add(e.replace(/\/+$/, '').toLowerCase());
+  for (const e of extra) {
+    let o = e;
+    while (o.endsWith('/')) o = o.slice(0, -1);
+    if (o) out.add(o.toLowerCase());
+  }
   return out;
 }
 

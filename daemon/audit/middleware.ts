@@ -66,7 +66,8 @@ const KNOWN_PATHS: [RegExp, string][] = [
   [/\/runs\/(?<id>[^/]+)$/, '/runs/:id'],
   [/\/plan$/, '/plan'],
   [/\/agent\/(?<action>[^/]+)$/, '/agent/:action'],
-  [/\/settings(\/.*)?$/, '/settings'],
+  [/\/settings$/, '/settings'],
+  [/\/settings\/[^/]*$/, '/settings'],
 ];
 
 /**

@@ -78,8 +78,17 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .command('daemon')
     .description('run the daemon in the foreground')
     .action(async () => {
-      const d = new Daemon(loadConfig(globals().config ? { path: globals().config! } : {}));
+      const where = globals().config ? { path: globals().config! } : {};
+      const d = new Daemon(loadConfig(where));
       await d.start();
+      // SIGHUP (systemctl reload): the config is read again; an invalid one is refused and the old one kept
+      process.on('SIGHUP', () => {
+        try {
+          d.reload(loadConfig(where));
+        } catch (err) {
+          io.err(`<3>config reload refused, keeping the running config - ${errorMessage(err)}`);
+        }
+      });
       // the first SIGTERM/SIGINT stops new work and lets each guest finish its stage; a second forces
       await new Promise<void>((resolve) => {
         for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve());

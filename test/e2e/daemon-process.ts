@@ -27,12 +27,15 @@ export class DaemonProcess {
    * Starts `pvepatch --config <path> daemon` (from the sources, or from the built bundle when
    * given: it starts in a fraction of tsx's time); resolves once it logs that it listens (or exits).
    */
-  static async start(configPath: string, opts: { timeoutMs?: number; bundle?: string } = {}): Promise<DaemonProcess> {
+  static async start(
+    configPath: string,
+    opts: { timeoutMs?: number; bundle?: string; env?: Record<string, string> } = {},
+  ): Promise<DaemonProcess> {
     const timeoutMs = opts.timeoutMs ?? 20_000;
     const entry = opts.bundle ? [opts.bundle] : ['--import', 'tsx', 'daemon/cli/bin.ts'];
     const child = spawn(process.execPath, [...entry, '--config', configPath, 'daemon'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root' },
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const d = new DaemonProcess(child);

@@ -66,6 +66,8 @@ export interface EnvOptions {
   beforeDaemon?: (ctx: { dir: string; lab: Lab; stateDir: string; logDir: string }) => Promise<void>;
   /** Run the daemon as its own process (signals, memory, a second daemon) instead of in this one. */
   daemonProcess?: boolean;
+  /** With daemonProcess: more environment for it (e.g. NOTIFY_SOCKET, WATCHDOG_USEC). */
+  daemonEnv?: Record<string, string>;
   /** With daemonProcess: run this built bundle instead of the sources. */
   bundle?: string;
 }
@@ -173,7 +175,10 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
   let proc: DaemonProcess | undefined;
   let daemon: Daemon | undefined;
   if (opts.daemonProcess) {
-    proc = await DaemonProcess.start(configPath, opts.bundle ? { bundle: opts.bundle } : {});
+    proc = await DaemonProcess.start(configPath, {
+      ...(opts.bundle ? { bundle: opts.bundle } : {}),
+      ...(opts.daemonEnv ? { env: opts.daemonEnv } : {}),
+    });
     daemonLog = proc.log;
   } else {
     daemon = new Daemon(
@@ -200,7 +205,10 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
       await proc?.stop();
       writeConfig('pvepatch.conf', overrides);
       if (proc) {
-        proc = await DaemonProcess.start(configPath, opts.bundle ? { bundle: opts.bundle } : {});
+        proc = await DaemonProcess.start(configPath, {
+          ...(opts.bundle ? { bundle: opts.bundle } : {}),
+          ...(opts.daemonEnv ? { env: opts.daemonEnv } : {}),
+        });
         return;
       }
       daemon = new Daemon(

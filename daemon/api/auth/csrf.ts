@@ -8,7 +8,9 @@ export const CSRF_MAX_AGE = 7200;
 const MAX_CSRF_CHARS = 256;
 
 function b64nopad(buf: Buffer): string {
-  return buf.toString('base64').replace(/=+$/, '');
+  const b64 = buf.toString('base64');
+  const pad = b64.indexOf('=');
+  return pad < 0 ? b64 : b64.slice(0, pad);
 }
 
 /** `base64nopad(HMAC_SHA256(key="", www key file contents))` (AccessControl.pm `$get_csrfr_secret`). */
