@@ -1,6 +1,6 @@
 // `npm run bench`: speed and memory of the main paths, written to docs/bench.md. Never asserted in tests.
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ProxmoxClient } from '../../daemon/proxmox/client.js';
@@ -11,6 +11,7 @@ import { runCorpus } from '../adversarial/run-corpus.js';
 import { startEnv } from '../e2e/harness.js';
 import { startSim } from '../sim/server.js';
 import type { SimGuest } from '../sim/types.js';
+import { apiMarkdown, apiOptions, benchApiMemory, idleRss, spliceSection } from './api.js';
 import { benchFleet, type FleetRow, fleetMarkdown } from './fleet.js';
 
 const rows: string[][] = [];
@@ -125,6 +126,28 @@ function fleetOptions() {
   };
 }
 
+const machine = () =>
+  `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+
+/** The daemon's API latency and memory (test/bench/api.ts), as the "API and memory" section. */
+async function apiSection(): Promise<string> {
+  const opts = apiOptions((line) => process.stdout.write(`${line}\n`));
+  const result = await benchApiMemory(opts);
+  // idle with an empty state, and (with a bundle) the sources through tsx, whose loader costs memory
+  result.emptyIdleMib = (await idleRss(opts, opts.bundle, 0)).mib;
+  if (opts.bundle) result.otherIdle = await idleRss(opts);
+  return apiMarkdown(result, machine());
+}
+
+// BENCH=api: only the API and memory bench; its section of docs/bench.md is replaced, the rest kept
+if (process.env.BENCH === 'api') {
+  const section = await apiSection();
+  const path = new URL('../../docs/bench.md', import.meta.url);
+  writeFileSync(path, spliceSection(existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n', section));
+  process.stdout.write('wrote the API and memory section of docs/bench.md\n');
+  process.exit(0);
+}
+
 benchInventory();
 await benchApi();
 let fleet: FleetRow[] = [];
@@ -139,6 +162,7 @@ record(
   'before the parser corpus, which runs in worker threads of the same process',
 );
 const parserTable = await benchParsers();
+const apiMd = await apiSection();
 
 const table = ['| what | result | note |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 const md = `# Benchmarks
@@ -171,6 +195,7 @@ rewrite a 40 KB \`Inst a (1 [[[…\` line took 1.2 s in the apt parser, 16k \`<u
 zypper XML reader and the lock name \`*a*a*a*a*a*a*a*x\` 22 s in zypper's glob matching.
 
 ${parserTable}
-`;
+
+${apiMd}`;
 writeFileSync(new URL('../../docs/bench.md', import.meta.url), md);
 process.stdout.write('wrote docs/bench.md\n');
