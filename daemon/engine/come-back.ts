@@ -1,7 +1,7 @@
 import { PvepatchError } from '../core/errors.js';
 import { guestStatus } from '../proxmox/power.js';
 import { nextPollMs } from '../proxmox/tasks.js';
-import { AgentApi, AgentUnavailableError } from '../transports/qga/agent-api.js';
+import { AgentApi } from '../transports/qga/agent-api.js';
 import type { GuestContext } from './context.js';
 
 /**
@@ -26,10 +26,9 @@ export async function waitComeBack(ctx: GuestContext, since: number, deadline: n
         return Date.now();
       } else return Date.now();
     } catch (err) {
-      if (!(err instanceof AgentUnavailableError) || err.permanent) {
-        if (!(err instanceof PvepatchError) || err.code !== 'unreachable') throw err;
-      }
-      last = err instanceof Error ? err.message : String(err);
+      // a guest on its way down and up is unreachable for a while (the agent's refusals included)
+      if (!(err instanceof PvepatchError) || err.code !== 'unreachable') throw err;
+      last = err.message;
     }
     if (Date.now() >= deadline) {
       throw new PvepatchError(

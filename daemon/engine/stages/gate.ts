@@ -17,6 +17,7 @@ export const gate: Stage = {
     const backupsRead = runningBackupsFor(ctx.svc.client, guest);
     backupsRead.catch(() => {}); // a lock thrown below leaves this answer unread
     const cfg = await guestConfig(ctx.svc.client, guest);
+    ctx.guestConfig = cfg; // the connect stage reads the agent option from it
     if (cfg.ostype) ctx.ostype = cfg.ostype;
     if (cfg.lock) {
       const code = cfg.lock === 'backup' ? 'backup-running' : 'locked';

@@ -2,6 +2,7 @@ import { PvepatchError, UnreachableError } from '../../core/errors.js';
 import { Capture, commandName, DEFAULT_MAX_OUTPUT, type ExecResult } from '../../core/exec.js';
 import type { ProxmoxClient } from '../../proxmox/client.js';
 import { nextPollMs } from '../../proxmox/tasks.js';
+import { withEnv } from '../env-argv.js';
 import type { GuestRef, Transport, TransportDef, TransportExecOptions } from '../types.js';
 import { AgentApi, AgentUnavailableError } from './agent-api.js';
 import { BOOT_MISMATCH, BOOTSTRAP, jobDir, KILL, POLL, parsePoll, RUNNER, RUNNER_SHA256 } from './runner.js';
@@ -235,11 +236,6 @@ export class QgaTransport implements Transport {
       `unable to run '${commandName(argv)}' in VM ${this.guest.vmid} - no exit after ${Math.ceil(timeoutMs / 1000)}s`,
     );
   }
-}
-
-function withEnv(argv: readonly string[], env?: Record<string, string>): string[] {
-  if (!env || Object.keys(env).length === 0) return [...argv];
-  return ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv];
 }
 
 function firstLine(s: string): string {

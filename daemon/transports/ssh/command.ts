@@ -1,8 +1,6 @@
 import { PvepatchError } from '../../core/errors.js';
 import { shellQuote } from '../../drivers/shared/shell-session.js';
-
-/** Names env(1) takes as `NAME=value` without mistaking them for the command. */
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+import { withEnv } from '../env-argv.js';
 
 /**
  * The command string sent over SSH for one argv. sshd hands it to the login user's shell, so
@@ -12,16 +10,6 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 export function sshCommandLine(argv: readonly string[], user: string, env?: Record<string, string>): string {
   if (argv.length === 0 || argv[0] === '') throw new PvepatchError('internal', 'unable to run command - empty argv');
-  const envWords: string[] = [];
-  for (const [name, value] of Object.entries(env ?? {})) {
-    if (!ENV_NAME.test(name))
-      throw new PvepatchError('internal', `unable to pass environment variable '${name}' - not a valid name`);
-    envWords.push(`${name}=${value}`);
-  }
-  const words = [
-    ...(user === 'root' ? [] : ['sudo', '-n', '--']),
-    ...(envWords.length > 0 ? ['env', ...envWords] : []),
-    ...argv,
-  ];
+  const words = [...(user === 'root' ? [] : ['sudo', '-n', '--']), ...withEnv(argv, env)];
   return words.map(shellQuote).join(' ');
 }
