@@ -3,10 +3,11 @@
  * pveproxy reports: they see only the guests they have VM.Audit on, and a plan or run refuses the
  * guests they may not touch, naming the missing privilege (403 when that is every guest).
  */
-import type { Request, Response } from 'express';
+import { isIPv4 } from 'node:net';
+import type { Request, RequestHandler, Response } from 'express';
 import { PvepatchError } from '../core/errors.js';
 import type { Target } from '../engine/types.js';
-import type { Access, GuestAction } from './app.js';
+import { type Access, API_VERSION, type GuestAction } from './app.js';
 import { type AuthAction, authCallerOf, checkGuests } from './auth/index.js';
 
 const ACTION: Record<GuestAction, AuthAction> = { plan: 'plan', run: 'run', agent: 'run' };
@@ -50,4 +51,37 @@ export function httpsAccess(pveMajor: () => number | undefined): Access {
       });
     },
   };
+}
+
+/**
+ * Whether a connection comes from this host: 127.0.0.0/8, ::1 or an IPv4-mapped 127.x. Only the
+ * socket's own address counts - never X-Forwarded-For or any other header the client writes.
+ */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const lower = address.toLowerCase();
+  const v4 = lower.startsWith('::ffff:') ? lower.slice(7) : lower;
+  if (isIPv4(v4)) return v4.startsWith('127.');
+  return lower === '::1';
+}
+
+/** The path of the Prometheus endpoint that `metrics_localhost` opens to loopback callers. */
+export const METRICS_PATH = `/api/${API_VERSION}/metrics`;
+
+/**
+ * config `metrics_localhost`: a `GET /api/v1/metrics` (exactly; other spellings still need
+ * credentials) from a loopback address, while `enabled()` says so. Read per request, so a reload
+ * turns it on or off.
+ */
+export function localMetricsRequest(enabled: () => boolean): (req: Request) => boolean {
+  return (req) =>
+    enabled() &&
+    req.method === 'GET' &&
+    (req.originalUrl ?? req.url).split('?')[0] === METRICS_PATH &&
+    isLoopback(req.socket.remoteAddress);
+}
+
+/** `guard`, except for the requests `skip` lets through. */
+export function unless(skip: (req: Request) => boolean, guard: RequestHandler): RequestHandler {
+  return (req, res, next) => (skip(req) ? next() : guard(req, res, next));
 }

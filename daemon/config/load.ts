@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import type { z } from 'zod';
 import { PvepatchError } from '../core/errors.js';
-import { CONFIG_KEYS, type Config, ConfigSchema } from './schema.js';
+import { CONFIG_KEYS, type Config, ConfigSchema, envName } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/pvepatch/pvepatch.conf';
 const DEFAULT_PVE_CA = '/etc/pve/pve-root-ca.pem';
@@ -40,27 +41,42 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** The config file `loadConfig` reads: --config, else PVEPATCH_CONFIG, else the default path. */
+export function configPathOf(opts: LoadOptions = {}): string {
+  return opts.path ?? (opts.env ?? process.env).PVEPATCH_CONFIG ?? DEFAULT_CONFIG_PATH;
+}
+
+/** The keys the environment sets (PVEPATCH_<KEY>, non-empty), which win over the file. */
+export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const fromEnv: Record<string, string> = {};
+  for (const key of CONFIG_KEYS) {
+    const value = env[envName(key)];
+    if (value !== undefined && value !== '') fromEnv[key] = value;
+  }
+  return fromEnv;
+}
+
 export function loadConfig(opts: LoadOptions = {}): Config {
   const env = opts.env ?? process.env;
   const explicit = opts.path ?? env.PVEPATCH_CONFIG;
-  const path = explicit ?? DEFAULT_CONFIG_PATH;
+  const path = configPathOf(opts);
   let fromFile: Record<string, string> = {};
   if (existsSync(path)) {
     checkFileSafety(path);
     fromFile = parseConfigText(readFileSync(path, 'utf8'), path);
   } else if (explicit)
     throw new PvepatchError('config-invalid', `unable to read config file '${path}' - it does not exist`);
-  const fromEnv: Record<string, string> = {};
-  for (const key of CONFIG_KEYS) {
-    const value = env[`PVEPATCH_${key.toUpperCase()}`];
-    if (value !== undefined && value !== '') fromEnv[key] = value;
-  }
-  const parsed = ConfigSchema.safeParse({ ...fromFile, ...fromEnv });
+  const parsed = ConfigSchema.safeParse({ ...fromFile, ...configFromEnv(env) });
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; ');
+    const problems = schemaProblems(parsed.error);
     throw new PvepatchError('config-invalid', `invalid configuration (${path} and PVEPATCH_* variables) - ${problems}`);
   }
   return parsed.data;
+}
+
+/** A schema error as `key: message; …` - zod's messages name the rule, never the value. */
+export function schemaProblems(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; ');
 }
 
 /**

@@ -76,6 +76,8 @@ export const ConfigSchema = z.strictObject({
     ),
   /** The cluster's CSRF key: pvepatch checks the CSRFPreventionToken of ticket callers with it. */
   pve_www_key: z.string().default('/etc/pve/pve-www.key'),
+  /** GET /api/v1/metrics over HTTPS from a loopback address (127.0.0.0/8, ::1) without credentials. */
+  metrics_localhost: bool.default(false),
   /** How long a caller's privileges, as pveproxy answered them, are reused. */
   auth_cache_seconds: z.coerce.number().int().min(0).max(3600).default(30),
   /** Size of <log_dir>/audit.log past which it is rotated to audit.log.1 … audit.log.<audit_keep>. */
@@ -86,6 +88,8 @@ export const ConfigSchema = z.strictObject({
   exec_output_max_mb: z.coerce.number().int().min(1).max(1024).default(16),
   /** Characters of one streamed output line kept in the run log. */
   log_line_max: z.coerce.number().int().min(80).max(1_048_576).default(8192),
+  /** Runs kept (summary, log and report); the oldest past it are deleted as new ones are written. */
+  runs_keep: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
   /** Size of one run's log; past it only outcomes and the final state are written. */
   run_log_max_mb: z.coerce.number().int().min(1).max(10_240).default(64),
 });
@@ -93,3 +97,54 @@ export const ConfigSchema = z.strictObject({
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigKey = keyof Config;
 export const CONFIG_KEYS = Object.keys(ConfigSchema.shape) as ConfigKey[];
+
+/** Keys whose value is a secret: never shown by the settings API (only whether it is set). */
+export const SECRET_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>(['pve_token']);
+
+/**
+ * Keys set only by root in the config file, never through the settings API: the secret, and what
+ * decides which programs the root daemon runs, which files it reads and writes, and where it sends
+ * its token and whom it trusts - through the API they would turn Sys.Modify into root on the node.
+ */
+export const FILE_ONLY_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>([
+  ...SECRET_KEYS,
+  'pve_url',
+  'pve_fingerprint',
+  'pve_ca',
+  'pct',
+  'state_dir',
+  'log_dir',
+  'socket',
+  'policy_file',
+  'known_hosts',
+  'api_cert',
+  'api_key',
+  'pve_www_key',
+]);
+
+/** Keys whose value is bound when the daemon starts (files, listeners, the API client): a change needs a restart. */
+export const RESTART_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>([
+  'pve_url',
+  'pve_token',
+  'pve_fingerprint',
+  'pve_ca',
+  'node',
+  'state_dir',
+  'log_dir',
+  'socket',
+  'api_timeout',
+  'api_port',
+  'api_host',
+  'api_cert',
+  'api_key',
+  'pve_www_key',
+  'auth_cache_seconds',
+  'audit_max_mb',
+  'audit_keep',
+  'recovery_retry',
+]);
+
+/** The environment variable that overrides a key (and wins over the file). */
+export function envName(key: ConfigKey): string {
+  return `PVEPATCH_${key.toUpperCase()}`;
+}

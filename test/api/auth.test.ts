@@ -25,6 +25,7 @@ import {
   refusals,
   requireRoot,
 } from '../../daemon/api/auth/index.js';
+import { isLoopback, localMetricsRequest, unless } from '../../daemon/api/https-access.js';
 import { makeCert } from '../sim/cert.js';
 
 const NOW = 1_800_000_000;
@@ -354,4 +355,49 @@ test('middleware: real express app on 127.0.0.1 - ticket + CSRF, token, bad tick
   assert.equal(limited.status, 429);
   assert.equal(limited.body.error.code, 'rate-limited');
   assert.ok(Number(limited.retryAfter) > 0);
+});
+
+test('metrics_localhost: loopback addresses only, from the socket address; other paths and methods still authenticate', async (t) => {
+  for (const a of ['127.0.0.1', '127.5.6.7', '::1', '::ffff:127.0.0.1', '::FFFF:127.9.9.9'])
+    assert.ok(isLoopback(a), a);
+  for (const a of ['10.0.0.1', '::ffff:10.0.0.1', '128.0.0.1', '::2', 'fe80::1', '127.0.0.1.example', '', undefined])
+    assert.ok(!isLoopback(a), String(a));
+
+  const keyPath = await wwwKey(t);
+  let on = true;
+  const local = localMetricsRequest(() => on);
+  const source = new PveProxyPermissionSource({ url: 'http://127.0.0.1:1', dispatcher: new Agent() });
+  t.after(() => source.close());
+  const app = express();
+  app.use(authenticate({ source, wwwKeyPath: keyPath, limiter: new FailureLimiter({ limit: 3 }), anonymous: local }));
+  const r = express.Router();
+  r.use(['/audit', '/metrics'], unless(local, requireRoot('audit')));
+  r.get('/metrics', (_q, s) => {
+    s.type('text/plain').send('pvepatch_up 1\n');
+  });
+  r.post('/metrics', (_q, s) => {
+    s.json({ data: 'posted' });
+  });
+  r.get('/runs', (_q, s) => {
+    s.json({ data: [] });
+  });
+  app.use('/api/v1', r);
+  const server: Server = createHttpServer(app);
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  t.after(() => server.close());
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const status = async (method: string, path: string, headers: Record<string, string> = {}) =>
+    (await fetch(`${base}${path}`, { method, headers })).status;
+
+  // anonymous metrics are not failed authentications: many of them block nothing
+  for (let i = 0; i < 5; i++) assert.equal(await status('GET', '/api/v1/metrics'), 200);
+  // other spellings, methods and paths authenticate (and fail: no credentials)
+  assert.equal(await status('GET', '/api/v1/Metrics'), 401);
+  assert.equal(await status('POST', '/api/v1/metrics'), 401);
+  assert.equal(await status('GET', '/api/v1/runs', { 'x-forwarded-for': '127.0.0.1' }), 401);
+  // the third failure reached the limit: the client is blocked, but local metrics are still served
+  assert.equal(await status('GET', '/api/v1/runs'), 429);
+  assert.equal(await status('GET', '/api/v1/metrics'), 200);
+  on = false;
+  assert.equal(await status('GET', '/api/v1/metrics'), 429);
 });

@@ -15,6 +15,12 @@ export interface AuthenticateOptions {
   csrf?: CsrfVerifier;
   /** Failed-auth limiter per client address (default: 10 failures a minute). */
   limiter?: FailureLimiter;
+  /**
+   * Requests let through without credentials and without a caller (config `metrics_localhost`):
+   * their credentials are not read, so they neither fail nor count against the limiter. The routes
+   * they reach must need no caller.
+   */
+  anonymous?: (req: Request) => boolean;
 }
 
 /** The authenticated caller `authenticate` put on the response. */
@@ -40,6 +46,7 @@ export function authenticate(opts: AuthenticateOptions): RequestHandler {
   if (!csrf) throw new Error('authenticate needs wwwKeyPath or csrf');
   const limiter = opts.limiter ?? new FailureLimiter();
   return async (req: Request, res: Response, next: NextFunction) => {
+    if (opts.anonymous?.(req)) return next();
     const client = req.socket.remoteAddress ?? 'unknown';
     const wait = limiter.retryAfter(client);
     if (wait > 0) {
