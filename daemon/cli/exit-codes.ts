@@ -11,6 +11,8 @@ export const EXIT = {
   refused: 5,
   failed: 6,
   proxmox: 7,
+  /** Ctrl-C stopped following a run (128 + SIGINT); the run goes on in the daemon. */
+  interrupted: 130,
 } as const;
 
 /** The one place error codes become CLI exit codes. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EXIT, exitCodeForError, exitCodeForReport } from '../../daemon/cli/exit-codes.js';
-import { liftExclusions } from '../../daemon/cli/main.js';
+import { liftExclusions, main } from '../../daemon/cli/main.js';
 
 const report = (...outcomes: string[]) => ({
   dry_run: false,
@@ -31,6 +31,21 @@ describe('exit codes', () => {
 });
 
 describe('command line', () => {
+  it("refuses a subcommand's invalid option with exit 3 and the reason, before any daemon is asked", async () => {
+    for (const argv of [
+      ['run', '101', '--reboot', 'sometimes'],
+      ['runs', '--limit', 'x'],
+      ['status', '--no-such-option'],
+    ]) {
+      const err: string[] = [];
+      const code = await main(['--config', '/nonexistent/pvepatch.conf', ...argv], {
+        out: () => {},
+        err: (s) => err.push(s),
+      });
+      assert.equal(code, EXIT.invalidInput, `${argv.join(' ')}: ${err.join('\n')}`);
+      assert.ok(err.join('\n').length > 0, 'says why');
+    }
+  });
   it('passes exclusion words as operands, not options', () => {
     assert.deepEqual(liftExclusions(['run', '100-120', '-105', '--dry-run', '-tag:db']), [
       'run',
