@@ -4,11 +4,13 @@ import { type AppOptions, createApp } from './api/app.js';
 import { authenticate, FailureLimiter, PveProxyPermissionSource, requireRoot } from './api/auth/index.js';
 import { allowedOrigins, cors, securityHeaders } from './api/browser.js';
 import { listenHttps } from './api/https.js';
-import { httpsAccess } from './api/https-access.js';
+import { httpsAccess, localMetricsRequest, unless } from './api/https-access.js';
+import { ROOT_SOCKET, type SettingsRoutes } from './api/settings.js';
 import { listenOnSocket } from './api/socket.js';
 import { AuditLog } from './audit/audit-log.js';
-import { daemonSettings } from './config/load.js';
-import type { Config } from './config/schema.js';
+import { daemonSettings, type LoadOptions } from './config/load.js';
+import { type Config, RESTART_KEYS } from './config/schema.js';
+import { ConfigSettings } from './config/settings.js';
 import { errorMessage } from './core/errors.js';
 import { MINIMAL_ENV } from './core/exec.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -47,11 +49,22 @@ export class Daemon {
   private readonly forceRequested = new Promise<void>((resolve) => {
     this.forced = resolve;
   });
+  /** The settings API (GET/PUT /settings); only when the daemon knows where its config came from. */
+  private readonly settings: ConfigSettings | undefined;
 
-  constructor(cfg: Config, log: Logger = createLogger()) {
+  /** `opts.config`: how `cfg` was loaded (file and environment), so the settings API can change it. */
+  constructor(cfg: Config, log: Logger = createLogger(), opts: { config?: LoadOptions } = {}) {
     this.cfg = cfg;
     this.log = log;
     this.lock = new StateDirLock(cfg.state_dir);
+    this.settings = opts.config
+      ? new ConfigSettings({ source: opts.config, current: () => this.cfg, apply: (next) => this.reload(next) })
+      : undefined;
+  }
+
+  /** The settings routes with this listener's guards, when the daemon offers them. */
+  private settingsRoutes(guards: Pick<SettingsRoutes, 'read' | 'write'>): { settings?: SettingsRoutes } {
+    return this.settings ? { settings: { provider: this.settings, ...guards } } : {};
   }
 
   async start(): Promise<void> {
@@ -65,7 +78,10 @@ export class Daemon {
     });
     try {
       this.lock.acquire();
-      const store = new StateStore(this.cfg.state_dir);
+      const store = new StateStore(this.cfg.state_dir, {
+        logDir: this.cfg.log_dir,
+        runsKeep: () => this.cfg.runs_keep,
+      });
       await store.start();
       const svc: EngineServices = { config: this.cfg, client: this.client, store, node: s.node };
       this.engine = new Engine(svc, (line) => this.log.warn(line));
@@ -76,7 +92,10 @@ export class Daemon {
       });
       const requests = new RequestHistogram();
       const shared = { audit: this.audit, requests };
-      this.server = await listenOnSocket(createApp(this.engine, svc, VERSION, shared), this.cfg.socket);
+      this.server = await listenOnSocket(
+        createApp(this.engine, svc, VERSION, { ...shared, ...this.settingsRoutes(ROOT_SOCKET) }),
+        this.cfg.socket,
+      );
       this.nodes = [s.node];
       if (this.cfg.api_port !== 0) await this.startHttps(svc, s.trust, shared);
     } catch (err) {
@@ -107,15 +126,23 @@ export class Daemon {
       cacheSeconds: cfg.auth_cache_seconds,
       timeoutMs: cfg.api_timeout * 1000,
     });
+    // metrics_localhost: GET /metrics from a loopback address needs no credentials (read per request: reloadable)
+    const localMetrics = localMetricsRequest(() => cfg.metrics_localhost);
     const app = createApp(this.engine!, svc, VERSION, {
       ...shared,
       access: httpsAccess(() => this.pveMajor),
       front: [
         securityHeaders,
         cors(() => allowedOrigins(this.nodes, cfg.api_origins)),
-        authenticate({ source: this.permissions, wwwKeyPath: cfg.pve_www_key, limiter: new FailureLimiter() }),
+        authenticate({
+          source: this.permissions,
+          wwwKeyPath: cfg.pve_www_key,
+          limiter: new FailureLimiter(),
+          anonymous: localMetrics,
+        }),
       ],
-      nodeWide: requireRoot('audit'),
+      nodeWide: unless(localMetrics, requireRoot('audit')),
+      ...this.settingsRoutes({ read: requireRoot('audit'), write: requireRoot('settings') }),
     });
     try {
       this.https = await listenHttps(app, cfg);
@@ -138,26 +165,28 @@ export class Daemon {
   }
 
   /**
-   * SIGHUP (ExecReload): re-reads the config. Settings the engine reads per run or per guest take
-   * effect for what starts next; running runs go on untouched. Settings bound at start (paths,
-   * the socket, the API's address and credentials, the HTTPS listener) are kept and named: they need
-   * a restart.
+   * SIGHUP (ExecReload) and PUT /settings: applies a config read again. Settings the engine reads
+   * per run or per guest take effect for what starts next; running runs go on untouched. Settings
+   * bound at start (RESTART_KEYS: paths, the socket, the API's address and credentials, the HTTPS
+   * listener) are kept and named: they need a restart. Returns the keys applied and those kept.
    */
   reload(next: Config): { applied: string[]; needRestart: string[] } {
     notifySystemd('RELOADING=1');
     const applied: string[] = [];
+    const changes: string[] = [];
     const needRestart: string[] = [];
     for (const key of Object.keys(next) as (keyof Config)[]) {
       const [before, after] = [JSON.stringify(this.cfg[key]), JSON.stringify(next[key])];
       if (before === after) continue;
-      if (BOUND_AT_START.has(key)) {
+      if (RESTART_KEYS.has(key)) {
         needRestart.push(key);
         continue;
       }
       (this.cfg as Record<string, unknown>)[key] = next[key];
-      applied.push(`${key}: ${before ?? '-'} -> ${after ?? '-'}`);
+      applied.push(key);
+      changes.push(`${key}: ${before ?? '-'} -> ${after ?? '-'}`);
     }
-    this.log.info(`config reloaded${applied.length ? `: ${applied.join(', ')}` : ': no change'}`);
+    this.log.info(`config reloaded${changes.length ? `: ${changes.join(', ')}` : ': no change'}`);
     if (needRestart.length) this.log.warn(`config keys that need a restart to change: ${needRestart.join(', ')}`);
     notifySystemd('READY=1');
     return { applied, needRestart };
@@ -206,28 +235,6 @@ export class Daemon {
     }
   }
 }
-
-/** Keys whose value is bound when the daemon starts (files, listeners, the API client). */
-const BOUND_AT_START: ReadonlySet<keyof Config> = new Set([
-  'pve_url',
-  'pve_token',
-  'pve_fingerprint',
-  'pve_ca',
-  'node',
-  'state_dir',
-  'log_dir',
-  'socket',
-  'api_timeout',
-  'api_port',
-  'api_host',
-  'api_cert',
-  'api_key',
-  'pve_www_key',
-  'auth_cache_seconds',
-  'audit_max_mb',
-  'audit_keep',
-  'recovery_retry',
-] as const);
 
 /** Notifications leave in order: each systemd-notify is started when the one before has exited. */
 let notifyQueue: Promise<void> = Promise.resolve();

@@ -24,6 +24,8 @@ await build({
   target: 'node18.19',
   format: 'esm',
   sourcemap: 'linked',
+  minify: process.env.PVEPATCH_BUILD_MINIFY !== '0',
+  keepNames: true,
   legalComments: 'external',
   banner: { js: banner },
   define: {

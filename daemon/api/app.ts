@@ -12,6 +12,7 @@ import { resolveTargets } from '../engine/targets.js';
 import type { EngineServices, Target } from '../engine/types.js';
 import { RequestHistogram, registerMetricsRoute, requestTimer } from '../metrics/metrics.js';
 import { HTTP_STATUS } from './http-status.js';
+import { registerSettingsRoutes, type SettingsRoutes } from './settings.js';
 
 const Selector = z.array(z.string().max(200)).max(1000);
 const PlanBody = z.strictObject({
@@ -21,6 +22,10 @@ const PlanBody = z.strictObject({
   security_only: z.boolean().default(false),
   reboot: z.enum(['never', 'if-required', 'always']).optional(),
   on_failure: z.enum(['keep', 'rollback']).optional(),
+});
+const PageQuery = z.object({
+  start: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
 });
 const LogQuery = z.object({
   start: z.coerce.number().int().min(0).default(0),
@@ -65,6 +70,8 @@ export interface AppOptions {
   nodeWide?: RequestHandler;
   /** Middleware in front of the routes (authentication, CORS, headers, rate limits). */
   front?: RequestHandler[];
+  /** GET/PUT /settings with this listener's guards (the daemon's config; absent: no such routes). */
+  settings?: SettingsRoutes;
 }
 
 /** The daemon's REST API (the same routes on the unix socket and over HTTPS). Answers are `{data}` or `{error}`. */
@@ -86,9 +93,10 @@ export function createApp(
   const r = express.Router();
   if (opts.nodeWide) r.use(['/audit', '/metrics'], opts.nodeWide);
   if (opts.audit) registerAuditRoutes(r, opts.audit);
+  if (opts.settings) registerSettingsRoutes(r, opts.settings);
   registerMetricsRoute(r, {
     version,
-    runs: () => engine.listRuns(),
+    runs: () => svc.store.runs,
     reboots: () => svc.store.data.reboots,
     plans: () => engine.plans.all(),
     requests,
@@ -108,7 +116,7 @@ export function createApp(
   r.post('/fleet/refresh', async (req, res) => {
     const body = z.strictObject({ selector: Selector }).parse(req.body ?? {});
     await engine.plan({ selector: body.selector, exclude: [] }, access.authorize(req, res, 'plan'));
-    res.json({ data: await engine.fleet(body.selector, (t) => access.visible(req, res, t)) });
+    res.json({ data: await engine.fleet(body.selector, (t) => access.visible(req, res, t), { fresh: true }) });
   });
   r.post('/plan', async (req, res) => {
     const body = PlanBody.parse(req.body ?? {});
@@ -128,8 +136,10 @@ export function createApp(
     const op = action === 'check' ? checkAgent : ensureAgent;
     res.json({ data: await mapLimit(vms, svc.config.concurrency, (t) => op(svc, t)) });
   });
-  r.get('/runs', (_req, res) => {
-    res.json({ data: engine.listRuns() });
+  r.get('/runs', (req, res) => {
+    const q = PageQuery.parse(req.query);
+    const { total, rows } = engine.listRuns(q.start, q.limit);
+    res.json({ data: rows, total });
   });
   r.get('/runs/:id', (req, res) => {
     const run = engine.getRun(req.params.id!);

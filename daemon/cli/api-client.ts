@@ -10,24 +10,40 @@ export class ApiClient {
   }
 
   get<T>(path: string, query?: Record<string, string | number | string[]>): Promise<T> {
-    const qs = new URLSearchParams();
-    for (const [k, v] of Object.entries(query ?? {})) for (const x of [v].flat()) qs.append(k, String(x));
-    const q = qs.toString();
-    return this.call<T>('GET', q ? `${path}?${q}` : path);
+    return this.call<T>('GET', withQuery(path, query));
+  }
+
+  /** A paged list (`start`, `limit`): the page and how many there are in all. */
+  async page<T>(
+    path: string,
+    query?: Record<string, string | number | string[]>,
+  ): Promise<{ data: T[]; total: number }> {
+    return this.call<{ data: T[]; total: number }>('GET', withQuery(path, query), undefined, true);
   }
 
   post<T>(path: string, body: unknown): Promise<T> {
     return this.call<T>('POST', path, body);
   }
 
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('PUT', path, body);
+  }
+
   /**
    * Follows a Server-Sent Events stream until the server ends it; each event's JSON data goes to
-   * `onEvent`. Lines are bounded (1 MiB) so a broken stream cannot grow memory.
+   * `onEvent`. Lines are bounded (1 MiB) so a broken stream cannot grow memory. Aborting `signal`
+   * closes the stream.
    */
-  events(path: string, onEvent: (type: string, data: unknown) => void): Promise<void> {
+  events(path: string, onEvent: (type: string, data: unknown) => void, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       const req = request(
-        { socketPath: this.socket, path: `/api/v1${path}`, method: 'GET', headers: { 'x-pvepatch-client': 'cli' } },
+        {
+          socketPath: this.socket,
+          path: `/api/v1${path}`,
+          method: 'GET',
+          headers: { 'x-pvepatch-client': 'cli' },
+          ...(signal ? { signal } : {}),
+        },
         (res) => {
           if (res.statusCode !== 200) {
             res.resume();
@@ -63,7 +79,7 @@ export class ApiClient {
     });
   }
 
-  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private call<T>(method: string, path: string, body?: unknown, whole = false): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = request(
@@ -86,7 +102,7 @@ export class ApiClient {
             try {
               const json = JSON.parse(text) as { data?: T; error?: { code: string; message: string } };
               if (json.error) reject(new PvepatchError(json.error.code as never, json.error.message));
-              else resolve(json.data as T);
+              else resolve(whole ? (json as T) : (json.data as T));
             } catch {
               reject(new PvepatchError('daemon-unavailable', `unexpected answer from daemon (HTTP ${res.statusCode})`));
             }
@@ -103,4 +119,11 @@ export class ApiClient {
       req.end(payload);
     });
   }
+}
+
+function withQuery(path: string, query?: Record<string, string | number | string[]>): string {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) for (const x of [v].flat()) qs.append(k, String(x));
+  const q = qs.toString();
+  return q ? `${path}?${q}` : path;
 }

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { errorMessage, isPvepatchError } from '../core/errors.js';
+import { errorMessage, isPvepatchError, PvepatchError } from '../core/errors.js';
 import { escapeControls } from '../core/escape.js';
 import { assertPackageNames } from '../core/validate.js';
 import { Daemon } from '../daemon.js';
@@ -9,18 +9,24 @@ import type { FleetRow } from '../engine/fleet.js';
 import type { GuestPlan, RunReport } from '../engine/types.js';
 import { parseSelector } from '../proxmox/selectors.js';
 import type { LogLine } from '../store/run-log.js';
+import type { RunRow } from '../store/runs.js';
 import type { RunSummary } from '../store/state.js';
 import { VERSION } from '../version.js';
 import { ApiClient } from './api-client.js';
 import { addAuditCommand } from './audit.js';
 import { EXIT, exitCodeForError, exitCodeForReport } from './exit-codes.js';
 import { type OutputFormat, render } from './format.js';
+import { LineFollower, type RunFollower } from './line-follower.js';
+import { type Terminal, terminalProgress } from './progress.js';
+import { addSettingsCommand } from './settings.js';
 import { agentText, fleetText, guestsText, planText, reportText, runsText } from './views.js';
 
 interface RunOptions {
   all?: boolean;
   dryRun?: boolean;
   quiet?: boolean;
+  follow?: boolean;
+  detach?: boolean;
   securityOnly?: boolean;
   reboot?: 'never' | 'if-required' | 'always';
   onFailure?: 'keep' | 'rollback';
@@ -69,17 +75,33 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       new Option('--output-format <format>', 'output format').choices(['text', 'json', 'json-pretty']).default('text'),
     )
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    // before the subcommands are added: they inherit it, so their parse errors throw too (exit 3, not 1)
+    .exitOverride()
     .showHelpAfterError();
   const globals = () => program.opts<Globals>();
   const api = () => new ApiClient(loadConfig(globals().config ? { path: globals().config! } : {}).socket);
   const print = (data: unknown, text: () => string) => out(render(globals().outputFormat, data, text));
+  /** Live progress on a terminal in text mode; otherwise the line output (or nothing when `quiet`). */
+  const follower = (quiet = false): RunFollower => {
+    const text = globals().outputFormat === 'text';
+    if (io.terminal && text && !quiet) return terminalProgress(io.terminal);
+    return new LineFollower(quiet ? () => {} : out);
+  };
+  /** Ctrl-C stopped following, not the run. */
+  const stoppedFollowing = (id: string) => {
+    const run = escapeControls(id);
+    io.err(
+      `run ${run} continues in the daemon; 'pvepatch log ${run} --follow' to follow it again, 'pvepatch cancel ${run}' to stop it`,
+    );
+    setExit(EXIT.interrupted);
+  };
 
   program
     .command('daemon')
     .description('run the daemon in the foreground')
     .action(async () => {
       const where = globals().config ? { path: globals().config! } : {};
-      const d = new Daemon(loadConfig(where));
+      const d = new Daemon(loadConfig(where), undefined, { config: where });
       await d.start();
       // SIGHUP (systemctl reload): the config is read again; an invalid one is refused and the old one kept
       process.on('SIGHUP', () => {
@@ -146,6 +168,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--all')
     .option('--dry-run', 'plan and simulate only')
     .option('-q, --quiet', 'print only the report, not the run log as it grows')
+    .option('--follow', 'follow the run until it ends, then print its report (the default)')
+    .option('--detach', 'print the run id and return at once; the run goes on in the daemon')
     .option('--exclude <pkgs>', 'packages to keep back (comma-separated)', splitList, [])
     .option('--security-only', 'only updates marked as security fixes')
     .addOption(
@@ -162,6 +186,9 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     )
     .description('patch the selected guests')
     .action(async (words: string[], o: RunOptions) => {
+      // checked here: commander's own conflict check would exit the process, not return exit code 3
+      if (o.detach && o.follow)
+        throw new PvepatchError('input-invalid', "option '--detach' cannot be used with option '--follow'");
       const selector = selectorOf(words, o.all, o.exclude);
       const client = api();
       const run = await client.post<RunSummary>('/runs', {
@@ -172,7 +199,15 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         ...(o.reboot ? { reboot: o.reboot } : {}),
         ...(o.onFailure ? { on_failure: o.onFailure } : {}),
       });
-      await follow(client, run.id, globals().outputFormat === 'text' && !o.quiet ? out : () => {});
+      if (o.detach) {
+        print({ id: run.id }, () => run.id);
+        return;
+      }
+      const text = globals().outputFormat === 'text';
+      if ((await follow(client, run.id, follower(!text || o.quiet))) === 'interrupted') {
+        stoppedFollowing(run.id);
+        return;
+      }
       const report = await client.get<RunReport>(`/runs/${encodeURIComponent(run.id)}/report`);
       print(report, () => reportText(report));
       setExit(exitCodeForReport(report));
@@ -180,9 +215,20 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   program
     .command('runs')
     .description('list runs, newest first')
-    .action(async () => {
-      const runs = await api().get<RunSummary[]>('/runs');
-      print(runs, () => runsText(runs));
+    .option('-f, --follow', 'follow the run that is running now, as log --follow does')
+    .option('--start <n>', 'skip the newest n runs', positiveInt, 0)
+    .option('--limit <n>', 'runs to list (at most 1000)', positiveInt, 50)
+    .action(async (o: { follow?: boolean; start?: number; limit?: number }) => {
+      if (o.follow) {
+        const client = api();
+        const id = await runningRun(client);
+        if (globals().outputFormat === 'text') out(`following run ${escapeControls(id)}`);
+        if ((await follow(client, id, follower())) === 'interrupted') stoppedFollowing(id);
+        return;
+      }
+      const start = o.start ?? 0;
+      const page = await api().page<RunRow>('/runs', { start, limit: o.limit ?? 50 });
+      print(page.data, () => runsText(page.data, { start, total: page.total }));
     });
   program
     .command('log')
@@ -191,13 +237,14 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .description('print the log of a run')
     .action(async (id: string, o: { follow?: boolean }) => {
       if (o.follow) {
-        await follow(api(), id, out);
+        if ((await follow(api(), id, follower())) === 'interrupted') stoppedFollowing(id);
         return;
       }
       const lines = await api().get<LogLine[]>(`/runs/${encodeURIComponent(id)}/log`);
       print(lines, () => lines.map((l) => l.t).join('\n'));
     });
   addAuditCommand(program, { api, print });
+  addSettingsCommand(program, { api, print });
   program
     .command('status')
     .argument('[selector...]')
@@ -224,26 +271,59 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
 }
 
 /**
- * Prints a run live from its event stream until it ends: every log line (pvepatch's and the
- * guests' output), each guest's stage as it changes, and each guest's outcome.
+ * Follows a run's event stream until it ends, handing each event to `to`. Ctrl-C stops only the
+ * following (the run goes on in the daemon): then 'interrupted'.
  */
-async function follow(client: ApiClient, id: string, out: (s: string) => void): Promise<void> {
-  await client.events(`/runs/${encodeURIComponent(id)}/events`, (type, data) => {
-    const e = data as { vmid?: number; stage?: string; line?: string; result?: { vmid: number; outcome: string } };
-    if (type === 'log' && e.line !== undefined) out(escapeControls(e.line));
-    else if (type === 'stage') out(`-- ${e.vmid}: ${e.stage}`);
-    else if (type === 'guest-result' && e.result) out(`-- ${e.result.vmid}: ${e.result.outcome}`);
-  });
+async function follow(client: ApiClient, id: string, to: RunFollower): Promise<'ended' | 'interrupted'> {
+  const stop = new AbortController();
+  const onSigint = () => stop.abort();
+  const stopped = new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve()));
+  process.on('SIGINT', onSigint);
+  try {
+    const stream = client.events(`/runs/${encodeURIComponent(id)}/events`, (t, d) => to.event(t, d), stop.signal);
+    await Promise.race([
+      stream.catch((err: unknown) => {
+        if (!stop.signal.aborted) throw err;
+      }),
+      stopped,
+    ]);
+    return stop.signal.aborted ? 'interrupted' : 'ended';
+  } finally {
+    process.off('SIGINT', onSigint);
+    to.finish();
+  }
+}
+
+/** The newest run that is running now (GET /runs lists newest first). */
+async function runningRun(client: ApiClient): Promise<string> {
+  const page = await client.page<Pick<RunRow, 'id' | 'state'>>('/runs', { start: 0, limit: 50 });
+  const run = page.data.find((r) => r.state === 'running');
+  if (!run) throw new PvepatchError('not-found', "no run is running now - see 'pvepatch runs'");
+  return run.id;
+}
+
+/** A commander option parser for counts: a non-negative integer, else a clear error. */
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d{1,9}$/.test(value) || !Number.isSafeInteger(n))
+    throw new PvepatchError(
+      'input-invalid',
+      `invalid number '${escapeControls(value)}' - expected a whole number >= 0`,
+    );
+  return n;
 }
 
 export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
+  /** stdout when it is a terminal: a run is followed there with live progress. */
+  terminal?: Terminal;
 }
 
 const processIo: CliIo = {
   out: (s) => process.stdout.write(`${s}\n`),
   err: (s) => process.stderr.write(`${s}\n`),
+  ...(process.stdout.isTTY && process.env.TERM !== 'dumb' ? { terminal: process.stdout } : {}),
 };
 
 /** Runs one pvepatch command line and returns its exit code (README "Exit codes"). */
@@ -252,7 +332,6 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   const program = buildProgram(io, (c) => {
     code = c;
   });
-  program.exitOverride();
   try {
     await program.parseAsync(liftExclusions(argv), { from: 'user' });
     return code;

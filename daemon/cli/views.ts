@@ -1,7 +1,7 @@
 import type { AgentEnsure } from '../engine/agent-ops.js';
 import type { FleetRow } from '../engine/fleet.js';
 import type { GuestPlan, GuestResult, RunReport } from '../engine/types.js';
-import type { RunSummary } from '../store/state.js';
+import type { RunRow } from '../store/runs.js';
 import { table } from './format.js';
 
 interface GuestRow {
@@ -144,18 +144,24 @@ function reasonText(r: GuestResult): string {
   return `${r.reason ?? ''}; ${back}`;
 }
 
-export function runsText(runs: RunSummary[]): string {
-  return table(
-    ['RUN ID', 'STATE', 'STARTED', 'GUESTS'],
+/** A page of runs; the footer says how to see more when there are more. */
+export function runsText(runs: RunRow[], page: { start: number; total: number }): string {
+  const body = table(
+    ['RUN ID', 'STATE', 'STARTED', 'ENDED', 'GUESTS'],
     runs.map((r) => [
       r.id,
-      r.state,
+      r.dry_run ? `${r.state} (dry run)` : r.state,
       r.started_at,
-      Object.entries(r.guests)
-        .map(([v, o]) => `${v}:${o}${r.reboots?.[v] ? `(reboot ${r.reboots[v]})` : ''}`)
-        .join(' '),
+      r.ended_at ?? '-',
+      Object.entries(r.counts)
+        .map(([o, n]) => `${n} ${o}`)
+        .join(', ') || '-',
     ]),
   );
+  const end = page.start + runs.length;
+  return end < page.total
+    ? `${body}\nruns ${page.start + 1}-${end} of ${page.total}; --start ${end} for older ones`
+    : body;
 }
 
 const yesNo = (b: boolean) => (b ? 'yes' : 'no');

@@ -5,8 +5,10 @@ import { errorMessage, PvepatchError } from '../core/errors.js';
 import { escapeDeep } from '../core/escape.js';
 import { newRunId } from '../core/run-id.js';
 import { assertPackageNames } from '../core/validate.js';
+import { type Guest, listGuests } from '../proxmox/inventory.js';
 import { parseSelector } from '../proxmox/selectors.js';
 import { RunLog, readRunLog } from '../store/run-log.js';
+import type { RunRow } from '../store/runs.js';
 import type { RunSummary } from '../store/state.js';
 import type { GuestContext } from './context.js';
 import { RunEvents } from './events.js';
@@ -29,6 +31,9 @@ export interface RunMeta {
   trigger: 'cli' | 'api' | 'schedule';
   user: string;
 }
+
+/** How old the guest list behind the fleet overview may be. */
+const FLEET_LIST_TTL_MS = 10_000;
 
 const OUTCOMES = [
   'updated',
@@ -62,6 +67,8 @@ export class Engine {
   readonly events = new RunEvents();
   /** The last plan of each guest, for the fleet overview. */
   readonly plans = new PlanCache();
+  /** The cluster's guest list as the fleet overview last read it. */
+  private inventory: { at: number; guests: Promise<Guest[]> } | undefined;
 
   constructor(svc: EngineServices, daemonLog: (line: string) => void = () => {}) {
     this.svc = svc;
@@ -95,10 +102,23 @@ export class Engine {
     return plans;
   }
 
-  /** Every guest the caller may see, with its cached plan, last run and pending reboot. */
-  async fleet(selector: string[], visible: Authorize = (t) => t): Promise<FleetRow[]> {
-    const targets = await visible(await resolveTargets(this.svc, selector));
-    return fleetRows(targets, this.plans, this.svc.store.data.runs);
+  /**
+   * Every guest the caller may see, with its cached plan, last run and pending reboot. The guest
+   * list is the cluster's from at most FLEET_LIST_TTL_MS ago (one listing serves every page load
+   * meanwhile); `fresh` lists it again.
+   */
+  async fleet(selector: string[], visible: Authorize = (t) => t, opts: { fresh?: boolean } = {}): Promise<FleetRow[]> {
+    const now = Date.now();
+    if (opts.fresh || !this.inventory || now - this.inventory.at > FLEET_LIST_TTL_MS) {
+      const guests = listGuests(this.svc.client);
+      this.inventory = { at: now, guests };
+      guests.catch(() => {
+        if (this.inventory?.guests === guests) this.inventory = undefined; // a failed listing is not kept
+      });
+    }
+    const { guests } = this.inventory;
+    const targets = await visible(await resolveTargets(this.svc, selector, {}, () => guests));
+    return fleetRows(targets, this.plans, this.svc.store.runs);
   }
 
   /** Validates, resolves the guests, then returns the run id while the run goes on. */
@@ -130,7 +150,8 @@ export class Engine {
       { essential: true },
     );
     const run: ActiveRun = { summary, log, stages: new Map(), work: Promise.resolve(undefined as never) };
-    this.events.emit(id, { type: 'run-started', run: { ...summary } });
+    const guests = targets.map(({ guest: g }) => ({ vmid: g.vmid, name: g.name, type: g.type, node: g.node }));
+    this.events.emit(id, { type: 'run-started', run: { ...summary }, targets: guests });
     run.work = this.execute(run, targets);
     this.active.set(id, run);
     run.work
@@ -166,11 +187,12 @@ export class Engine {
   }
 
   getRun(id: string): RunSummary | undefined {
-    return this.svc.store.data.runs.find((r) => r.id === id);
+    return this.svc.store.runs.get(id);
   }
 
-  listRuns(): RunSummary[] {
-    return [...this.svc.store.data.runs].reverse();
+  /** A page of runs, newest first. */
+  listRuns(start = 0, limit = 50): { total: number; rows: RunRow[] } {
+    return this.svc.store.runs.page(start, limit);
   }
 
   async readReport(id: string): Promise<RunReport> {

@@ -7,7 +7,7 @@ import type { RunSummary } from '../store/state.js';
 import type { GuestResult } from './types.js';
 
 export type RunEvent =
-  | { type: 'run-started'; run: RunSummary }
+  | { type: 'run-started'; run: RunSummary; targets: { vmid: number; name: string; type: string; node: string }[] }
   | { type: 'stage'; vmid: number; stage: string }
   | { type: 'log'; vmid: number | null; line: string }
   | { type: 'guest-result'; result: GuestResult }

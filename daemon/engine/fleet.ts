@@ -3,7 +3,8 @@
  * old), its last run outcome and any reboot still pending — from memory, so a page load does not
  * re-plan every guest. Plans are cached by every plan request (and `refresh`).
  */
-import type { RebootStatus, RunSummary } from '../store/state.js';
+import type { RunStore } from '../store/runs.js';
+import type { RebootStatus } from '../store/state.js';
 import type { GuestPlan, Target } from './types.js';
 
 export interface FleetRow {
@@ -54,19 +55,9 @@ export class PlanCache {
 export function fleetRows(
   targets: readonly Target[],
   cache: PlanCache,
-  runs: readonly RunSummary[],
+  runs: Pick<RunStore, 'lastRunOf' | 'rebootOf'>,
   now = Date.now(),
 ): FleetRow[] {
-  // newest run first: the first one naming a guest is its last
-  const last = new Map<string, FleetRow['last_run']>();
-  const reboots = new Map<string, RebootStatus>();
-  for (let i = runs.length - 1; i >= 0; i--) {
-    const r = runs[i]!;
-    for (const [vmid, outcome] of Object.entries(r.guests)) {
-      if (!last.has(vmid)) last.set(vmid, { id: r.id, outcome, ended_at: r.ended_at ?? null });
-    }
-    for (const [vmid, status] of Object.entries(r.reboots ?? {})) if (!reboots.has(vmid)) reboots.set(vmid, status);
-  }
   return targets.map(({ guest: g, transport, skip_reason }) => {
     const cached = cache.get(g.vmid);
     const p = cached?.plan;
@@ -87,8 +78,8 @@ export function fleetRows(
       packages: p?.packages ?? [],
       planned_at: cached ? new Date(cached.at).toISOString() : null,
       plan_age_s: cached ? Math.round((now - cached.at) / 1000) : null,
-      last_run: last.get(String(g.vmid)) ?? null,
-      reboot: reboots.get(String(g.vmid)) ?? null,
+      last_run: runs.lastRunOf(g.vmid),
+      reboot: runs.rebootOf(g.vmid),
     };
   });
 }

@@ -21,7 +21,7 @@ import type { EngineServices } from './types.js';
  * from that line, as a Proxmox task log does; any other is marked interrupted and its log closed.
  */
 export async function markInterrupted(svc: EngineServices, log: (line: string) => void): Promise<void> {
-  for (const run of svc.store.data.runs.filter((r) => r.state === 'running')) {
+  for (const run of svc.store.runs.running()) {
     let final: string | undefined;
     try {
       final = finalState(readRunLog(svc.config.log_dir, run.id).lines);

@@ -1,6 +1,6 @@
 import { loadPolicy } from '../policy/load.js';
 import { type RunOverrides, resolvePolicy, withOverrides } from '../policy/resolve.js';
-import { listGuests } from '../proxmox/inventory.js';
+import { type Guest, listGuests } from '../proxmox/inventory.js';
 import { parseSelector, selectGuests } from '../proxmox/selectors.js';
 import { transportFor } from '../transports/index.js';
 import { sshOf } from './run-policy.js';
@@ -14,10 +14,11 @@ export async function resolveTargets(
   svc: EngineServices,
   selector: string[],
   req: Pick<PlanRequest, 'reboot' | 'on_failure'> = {},
+  inventory: (client: EngineServices['client']) => Promise<Guest[]> = listGuests,
 ): Promise<Target[]> {
   const sel = parseSelector(selector);
   const file = loadPolicy(svc.config.policy_file);
-  const guests = selectGuests(sel, await listGuests(svc.client));
+  const guests = selectGuests(sel, await inventory(svc.client));
   const overrides: RunOverrides = {
     ...(req.reboot ? { reboot: req.reboot } : {}),
     ...(req.on_failure ? { onFailure: req.on_failure } : {}),

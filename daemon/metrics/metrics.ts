@@ -14,26 +14,25 @@ export interface PlanRow {
   skip_reason?: string | null;
 }
 
-/** What /metrics needs of a run (RunSummary has all of it). */
-export interface RunRow {
-  state: string;
-  ended_at?: string;
-  dry_run?: boolean;
-  guests: Record<string, string>;
+/** What /metrics needs of the runs (the run store keeps both). */
+export interface RunStats {
+  /** The state of every kept run. */
+  states(): Iterable<string>;
+  /** vmid → end (ms) of the last run, not a dry run, that updated the guest or found it up to date. */
+  lastSuccess(): ReadonlyMap<number, number>;
 }
 
 export interface MetricsSources {
   version: string;
   /** The cached plans, or undefined when there are none (the plan families are then left out). */
   plans?: () => readonly PlanRow[] | undefined;
-  runs?: () => readonly RunRow[];
+  runs?: () => RunStats;
   reboots?: () => readonly { status: string }[];
   requests?: RequestHistogram;
 }
 
 const RUN_STATES: readonly RunState[] = ['running', 'ok', 'warnings', 'error', 'interrupted'];
 const REBOOT_STATUSES: readonly RebootStatus[] = ['pending', 'sent', 'rebooting', 'completed', 'failed', 'timeout'];
-const SUCCESS = new Set(['updated', 'up-to-date']);
 
 /** A label value in the text format: backslash, double quote and newline escaped. */
 export function escapeLabelValue(v: string): string {
@@ -195,20 +194,12 @@ export function renderMetrics(sources: MetricsSources): string {
   const runs = sources.runs?.();
   if (runs) {
     const byState = new Map<string, number>(RUN_STATES.map((s) => [s, 0]));
-    const lastOk = new Map<string, number>();
-    for (const r of runs) {
-      byState.set(r.state, (byState.get(r.state) ?? 0) + 1);
-      if (r.dry_run || !r.ended_at) continue;
-      const t = Date.parse(r.ended_at);
-      if (Number.isNaN(t)) continue;
-      for (const [vmid, outcome] of Object.entries(r.guests ?? {})) {
-        if (SUCCESS.has(outcome) && t > (lastOk.get(vmid) ?? -1)) lastOk.set(vmid, t);
-      }
-    }
+    for (const state of runs.states()) byState.set(state, (byState.get(state) ?? 0) + 1);
+    const lastOk = runs.lastSuccess();
     const f = new Family(
       'pvepatch_runs_total',
       'gauge',
-      'Runs kept in the state (the last 500), by state; a gauge, as runs change state and old ones are dropped.',
+      'Runs kept (the last runs_keep), by state; a gauge, as runs change state and old ones are dropped.',
     );
     for (const [state, n] of byState) f.sample('pvepatch_runs_total', { state }, n);
     out.push(...f.lines);
@@ -217,8 +208,8 @@ export function renderMetrics(sources: MetricsSources): string {
       'gauge',
       'End of the last run (not a dry run) in which the guest was updated or found up to date.',
     );
-    for (const [vmid, t] of [...lastOk].sort((a, b) => Number(a[0]) - Number(b[0]))) {
-      g.sample('pvepatch_guest_last_success_timestamp_seconds', { vmid }, t / 1000);
+    for (const [vmid, t] of [...lastOk].sort((a, b) => a[0] - b[0])) {
+      g.sample('pvepatch_guest_last_success_timestamp_seconds', { vmid: String(vmid) }, t / 1000);
     }
     out.push(...g.lines);
   }

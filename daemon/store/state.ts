@@ -4,6 +4,7 @@ import { Low } from 'lowdb';
 import { z } from 'zod';
 import { PvepatchError } from '../core/errors.js';
 import { DurableJSONFile } from './durable-json-file.js';
+import { RunStore } from './runs.js';
 
 export type RunState = 'running' | 'ok' | 'warnings' | 'error' | 'interrupted';
 
@@ -92,22 +93,21 @@ export interface RebootRecord {
 }
 
 export interface State {
-  version: 2;
-  runs: RunSummary[];
+  version: 3;
   pending_holds: PendingHolds[];
   snapshots: SnapshotRecord[];
   reboots: RebootRecord[];
 }
 
-const MAX_RUNS = 500;
 /** Settled snapshot records (deleted, absent) kept for the audit trail. */
 const MAX_SETTLED_SNAPSHOTS = 1000;
 
 // What start-up checks in the file: the shape of every record it will act on. Older files (v1) lack
 // `snapshots` and the holds' transport; those default to what v1 could only have done (pct, lxc).
+// v1 and v2 kept the runs here; v3 keeps them in runs/ (moved there on the first start).
 const StateFile = z.looseObject({
-  version: z.union([z.literal(1), z.literal(2)]),
-  runs: z.array(z.looseObject({ id: z.string(), state: z.string(), started_at: z.string() })),
+  version: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+  runs: z.array(z.looseObject({ id: z.string(), state: z.string(), started_at: z.string() })).optional(),
   pending_holds: z.array(
     z.looseObject({
       run_id: z.string(),
@@ -143,7 +143,7 @@ const StateFile = z.looseObject({
 });
 
 function emptyState(): State {
-  return { version: 2, runs: [], pending_holds: [], snapshots: [], reboots: [] };
+  return { version: 3, pending_holds: [], snapshots: [], reboots: [] };
 }
 
 /** Reboot records kept for the audit trail. */
@@ -153,11 +153,15 @@ const MAX_REBOOTS = 1000;
 export class StateStore {
   readonly db: Low<State>;
   readonly path: string;
+  /** Every run, a file each (runs/). */
+  readonly runs: RunStore;
 
-  constructor(stateDir: string) {
+  /** `logDir` holds the run logs and reports deleted with a run past `runsKeep`. */
+  constructor(stateDir: string, opts: { logDir?: string; runsKeep?: () => number } = {}) {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     this.path = join(stateDir, 'state.json');
     this.db = new Low<State>(new DurableJSONFile<State>(this.path), emptyState());
+    this.runs = new RunStore(join(stateDir, 'runs'), opts.logDir ?? stateDir, opts.runsKeep ?? (() => 10_000));
   }
 
   /** Reads and checks the file; a damaged one stops the daemon with what to do, never silently resets. */
@@ -181,7 +185,11 @@ export class StateStore {
         `unable to use ${this.path} - ${why}; move it aside to start with an empty state`,
       );
     }
-    this.db.data = { ...(parsed.data as unknown as State), version: 2 };
+    const { runs: legacy = [], ...rest } = parsed.data as unknown as State & { runs?: RunSummary[] };
+    this.db.data = { ...rest, version: 3 };
+    // runs first (written durably), then the state without them: a crash between repeats the move
+    await this.runs.start(legacy);
+    if (legacy.length > 0 || parsed.data.version !== 3) await this.db.write();
   }
 
   get data(): State {
@@ -193,12 +201,7 @@ export class StateStore {
   }
 
   async upsertRun(run: RunSummary): Promise<void> {
-    await this.update((s) => {
-      const i = s.runs.findIndex((r) => r.id === run.id);
-      if (i >= 0) s.runs[i] = run;
-      else s.runs.push(run);
-      if (s.runs.length > MAX_RUNS) s.runs.splice(0, s.runs.length - MAX_RUNS);
-    });
+    await this.runs.put(run);
   }
 
   async setPendingHolds(entry: PendingHolds): Promise<void> {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApiClient } from '../../daemon/cli/api-client.js';
 import { formatRunId } from '../../daemon/core/run-id.js';
+import { type RunRow, runFileName } from '../../daemon/store/runs.js';
 import type { RunSummary, State } from '../../daemon/store/state.js';
 import { startEnv } from '../e2e/harness.js';
 import type { SimGuest } from '../sim/types.js';
@@ -201,6 +202,15 @@ const count = (outcomes: Record<string, string>) => {
   return [...by].map(([k, v]) => `${v} ${k}`).join(', ') || 'no guests';
 };
 
+/** An empty state.json and one file per seeded run under runs/, as the daemon writes them. */
+function seedState(stateDir: string, runs: readonly RunSummary[]): void {
+  mkdirSync(join(stateDir, 'runs'), { recursive: true, mode: 0o700 });
+  const state: State = { version: 3, pending_holds: [], snapshots: [], reboots: [] };
+  writeFileSync(join(stateDir, 'state.json'), `${JSON.stringify(state, null, 1)}\n`, { mode: 0o600 });
+  for (const run of runs)
+    writeFileSync(join(stateDir, 'runs', runFileName(run.id)), JSON.stringify(run), { mode: 0o600 });
+}
+
 export async function benchApiMemory(opts: ApiBenchOptions): Promise<ApiBenchResult> {
   const { log } = opts;
   const vmids = Array.from({ length: opts.guests }, (_, i) => 10_000 + i);
@@ -221,9 +231,7 @@ export async function benchApiMemory(opts: ApiBenchOptions): Promise<ApiBenchRes
     daemonProcess: true,
     ...(opts.bundle ? { bundle: opts.bundle } : {}),
     beforeDaemon: async ({ stateDir }) => {
-      mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-      const state: State = { version: 2, runs: seeded, pending_holds: [], snapshots: [], reboots: [] };
-      writeFileSync(join(stateDir, 'state.json'), `${JSON.stringify(state, null, 1)}\n`, { mode: 0o600 });
+      seedState(stateDir, seeded);
     },
   });
   const socket = join(env.dir, 'run', 'api.sock');
@@ -239,15 +247,15 @@ export async function benchApiMemory(opts: ApiBenchOptions): Promise<ApiBenchRes
     log(`api bench: idle RSS ${median(idleSamples).toFixed(1)} MiB (${idleSamples.length} samples)`);
 
     const api = new ApiClient(socket);
-    const runsKeptAtStart = (await api.get<RunSummary[]>('/runs')).length;
+    const runsKeptAtStart = (await api.page<RunRow>('/runs', { limit: 1 })).total;
     const mid = seeded[Math.floor(seeded.length / 2)]!.id;
     const latencies: Latency[] = [];
     const n = opts.requests;
     latencies.push(
       await measure(
-        `GET /runs (${runsKeptAtStart} runs in state, as read at start)`,
+        `GET /runs (${runsKeptAtStart} runs stored)`,
         n,
-        'every run, newest first',
+        'the first page: the newest 50 runs',
         (c) => c.get('/runs'),
         socket,
         '/runs',
@@ -256,7 +264,17 @@ export async function benchApiMemory(opts: ApiBenchOptions): Promise<ApiBenchRes
     log(`api bench: ${latencies.at(-1)!.what}: p99 ${latencies.at(-1)!.p99.toFixed(1)} ms`);
     latencies.push(
       await measure(
-        `GET /runs/<id> (${runsKeptAtStart} runs in state)`,
+        `GET /runs?start=${Math.floor(runsKeptAtStart / 2)}&limit=50 (${runsKeptAtStart} runs stored)`,
+        n,
+        'a page from the middle of the history',
+        (c) => c.get('/runs', { start: Math.floor(runsKeptAtStart / 2), limit: 50 }),
+        socket,
+        '/runs',
+      ),
+    );
+    latencies.push(
+      await measure(
+        `GET /runs/<id> (${runsKeptAtStart} runs stored)`,
         n,
         'a run from the middle of the list',
         (c) => c.get(`/runs/${encodeURIComponent(mid)}`),
@@ -283,7 +301,7 @@ export async function benchApiMemory(opts: ApiBenchOptions): Promise<ApiBenchRes
       await measure(
         `GET /fleet (${opts.guests} guests, plans cached)`,
         n,
-        'lists the guests from the PVE API (simulator) on every request',
+        'the guest list from the PVE API (simulator) at most 10 s old; last run per guest from the run index',
         (c) => c.get('/fleet'),
         socket,
         '/fleet',
@@ -306,21 +324,10 @@ export async function benchApiMemory(opts: ApiBenchOptions): Promise<ApiBenchRes
     const runOutcome = `${run.state}: ${count(run.guests)}`;
     log(`api bench: run ${opts.guests} guests: ${runMs.toFixed(0)} ms, ${runOutcome}`);
 
-    // the store trims to its limit on its first write (the run): the steady state
-    const runsKeptAfterWrite = (await api.get<RunSummary[]>('/runs')).length;
+    const runsKeptAfterWrite = (await api.page<RunRow>('/runs', { limit: 1 })).total;
     latencies.push(
       await measure(
-        `GET /runs (${runsKeptAfterWrite} runs in state, after the store's first write)`,
-        n,
-        'every run, newest first',
-        (c) => c.get('/runs'),
-        socket,
-        '/runs',
-      ),
-    );
-    latencies.push(
-      await measure(
-        `GET /runs/<id> (${runsKeptAfterWrite} runs in state; the ${opts.guests}-guest run)`,
+        `GET /runs/<id> (${runsKeptAfterWrite} runs stored; the ${opts.guests}-guest run)`,
         n,
         'the run just finished',
         (c) => c.get(`/runs/${encodeURIComponent(started.id)}`),
@@ -377,9 +384,7 @@ export async function idleRss(
     daemonProcess: true,
     ...(bundle ? { bundle } : {}),
     beforeDaemon: async ({ stateDir }) => {
-      mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-      const state: State = { version: 2, runs: seeded, pending_holds: [], snapshots: [], reboots: [] };
-      writeFileSync(join(stateDir, 'state.json'), `${JSON.stringify(state, null, 1)}\n`, { mode: 0o600 });
+      seedState(stateDir, seeded);
     },
   });
   try {
@@ -432,10 +437,11 @@ The daemon runs in its own process (${r.daemon}); the PVE API simulator and the 
 benchmark's process. The simulator knows ${r.opts.guests} running qemu VMs over the nodes pve1 and pve2 (the
 harness's two), agent enabled and no lab root behind them: the daemon lists them, pings each agent and
 asks it to run its first command, which the simulator refuses, so each guest costs real API round trips
-and a failed-guest record but no apt. state.json is seeded with ${r.opts.seededRuns} finished runs (20 guests each)
-before the daemon starts. The store **keeps ${r.runsKeptAtStart} runs after start** (it reads and checks the whole file
-and trims only when it writes) and **${r.runsKeptAfterWrite} after its first write** (\`MAX_RUNS\` = 500 in
-daemon/store/state.ts): the runs beyond 500 are only served until the daemon's first state change.
+and a failed-guest record but no apt. The run store (\`<state_dir>/runs/\`, one file per run) is seeded with
+${r.opts.seededRuns} finished runs (20 guests each) before the daemon starts; it served ${r.runsKeptAtStart} runs after start and
+${r.runsKeptAfterWrite} after the run (\`runs_keep\`, default 10000, bounds them). In memory the daemon keeps one
+small row per run (for the pages), each guest's last run, last success and last reboot status (for the fleet
+overview and the metrics) and the running runs; a finished run is read from its file when asked for.
 
 Each row is ${r.opts.requests} sequential requests (after one warm-up) through the unix socket with a fresh
 \`ApiClient\` (a new connection per request), timed in the client. "mean in the daemon" is from the daemon's own request histogram (\`/metrics\`: from

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CliIo, main } from '../../daemon/cli/main.js';
 import { loadConfig } from '../../daemon/config/load.js';
 import { createLogger } from '../../daemon/core/logger.js';
 import { Daemon } from '../../daemon/daemon.js';
+import type { RunSummary } from '../../daemon/store/state.js';
 import { Lab, type LabGuestSpec } from '../guests/lab.js';
 import { startSim } from '../sim/server.js';
 import type { AgentBackend, PowerBackend, Sim, SimGuest, SimOptions } from '../sim/types.js';
@@ -184,6 +185,7 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
     daemon = new Daemon(
       loadConfig({ path: configPath, env: {} }),
       createLogger((l) => daemonLog.push(l)),
+      { config: { path: configPath, env: {} } },
     );
     await daemon.start();
   }
@@ -214,6 +216,7 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
       daemon = new Daemon(
         loadConfig({ path: configPath, env: {} }),
         createLogger((l) => daemonLog.push(l)),
+        { config: { path: configPath, env: {} } },
       );
       await daemon.start();
     },
@@ -239,6 +242,14 @@ export async function versions(
 }
 
 /** Requests the simulator refused as invalid (unknown path 501, bad parameter 400). */
+/** Every run the daemon wrote (its files under <state_dir>/runs/), as it wrote them. */
+export function readRuns(env: { stateDir: string }): RunSummary[] {
+  const dir = join(env.stateDir, 'runs');
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.json') && !n.startsWith('.'))
+    .map((n) => JSON.parse(readFileSync(join(dir, n), 'utf8')) as RunSummary);
+}
+
 export function invalidRequests(sim: Sim) {
   return sim.requests.filter((r) => r.status === 400 || r.status === 501);
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, fetch } from 'undici';
@@ -24,18 +25,27 @@ describe('HTTPS API with Proxmox tickets, tokens and privileges', () => {
   let env: Env;
   let base: string;
   let dispatcher: Agent;
+  let port: number;
   const call = async (
     method: string,
     path: string,
-    opts: { ticket?: { ticket: string; csrf?: string }; token?: string; body?: unknown; origin?: string } = {},
+    opts: {
+      ticket?: { ticket: string; csrf?: string };
+      token?: string;
+      body?: unknown;
+      origin?: string;
+      /** Connect to this address of the host instead of 127.0.0.1. */
+      host?: string;
+      headers?: Record<string, string>;
+    } = {},
   ) => {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...opts.headers };
     if (opts.ticket) headers.cookie = `PVEAuthCookie=${encodeURIComponent(opts.ticket.ticket)}`;
     if (opts.ticket?.csrf) headers.CSRFPreventionToken = opts.ticket.csrf;
     if (opts.token) headers.authorization = `PVEAPIToken=${opts.token}`;
     if (opts.origin) headers.origin = opts.origin;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${base}/api/v1${path}`, {
+    const res = await fetch(`${opts.host ? `https://${opts.host}:${port}` : base}/api/v1${path}`, {
       method,
       headers,
       dispatcher,
@@ -56,10 +66,11 @@ describe('HTTPS API with Proxmox tickets, tokens and privileges', () => {
     const [certPath, keyPath] = [join(env.dir, 'api.pem'), join(env.dir, 'api.key')];
     writeFileSync(certPath, cert.certPem);
     writeFileSync(keyPath, cert.keyPem, { mode: 0o600 });
-    const port = await freePort();
+    port = await freePort();
     await env.restartDaemon({
       api_port: String(port),
-      api_host: '127.0.0.1',
+      // every IPv4 address: the metrics_localhost test also connects from a non-loopback one
+      api_host: '0.0.0.0',
       api_cert: certPath,
       api_key: keyPath,
       pve_www_key: env.sim.wwwKeyPath,
@@ -72,6 +83,12 @@ describe('HTTPS API with Proxmox tickets, tokens and privileges', () => {
     env.sim.addUser('bob@pve');
     env.sim.setAcl({ path: '/pool/web', roles: ['PVEAuditor'], users: ['alice@pve'] });
     env.sim.setAcl({ path: '/pool/web', roles: ['PVEVMAdmin'], users: ['bob@pve'] });
+    // carol may read the node's settings (Sys.Audit), dave may also change them (Sys.Modify)
+    env.sim.addUser('carol@pve');
+    env.sim.addUser('dave@pve');
+    env.sim.addRole('PVEPatchSettings', ['Sys.Audit', 'Sys.Modify']);
+    env.sim.setAcl({ path: '/', roles: ['PVEAuditor'], users: ['carol@pve'] });
+    env.sim.setAcl({ path: '/', roles: ['PVEPatchSettings'], users: ['dave@pve'] });
   });
   after(async () => {
     await dispatcher?.close();
@@ -153,5 +170,144 @@ describe('HTTPS API with Proxmox tickets, tokens and privileges', () => {
     const m = await call('GET', '/metrics', { token: env.token });
     assert.equal(m.status, 200);
     assert.match(m.text, /^pvepatch_runs_total\{state="[a-z]+"\} \d+$/m);
+  });
+
+  /** The secret part of the daemon's own API token (what must never be shown). */
+  const tokenSecret = () => env.token.slice(env.token.indexOf('=') + 1);
+  const setting = (rows: { key: string }[], key: string) =>
+    rows.find((r) => r.key === key) as unknown as {
+      value: unknown;
+      source: string;
+      need_restart: boolean;
+      pending?: unknown;
+    };
+
+  it('settings: Sys.Audit reads them (never the token), a PUT without Sys.Modify is refused naming it', async () => {
+    const before = readFileSync(env.configPath, 'utf8');
+    const carol = env.sim.ticketFor('carol@pve');
+    const got = await call('GET', '/settings', { ticket: carol });
+    assert.equal(got.status, 200, got.text);
+    const rows = got.json.data as { key: string; value: unknown; source: string; need_restart: boolean }[];
+    assert.ok(rows.length > 40 && rows.some((r) => r.key === 'metrics_localhost'));
+    assert.deepEqual(setting(rows, 'pve_token'), {
+      key: 'pve_token',
+      value: '(set)',
+      source: 'file',
+      need_restart: true,
+      file_only: true,
+    });
+    assert.equal(setting(rows, 'concurrency').source, 'default');
+    assert.equal(setting(rows, 'api_port').need_restart, true);
+    assert.ok(!got.text.includes(tokenSecret()), 'the token secret is never returned');
+
+    const put = await call('PUT', '/settings', { ticket: carol, body: { set: { concurrency: 3 } } });
+    assert.equal(put.status, 403, put.text);
+    assert.equal(put.json.error.message, 'permission denied - missing Sys.Modify on /');
+    const alice = await call('GET', '/settings', { ticket: env.sim.ticketFor('alice@pve') });
+    assert.equal(alice.status, 403);
+    assert.match(alice.json.error.message, /missing Sys\.Audit on \//);
+    assert.equal(readFileSync(env.configPath, 'utf8'), before);
+  });
+
+  it('settings: Sys.Modify changes a reloadable key; the file keeps its comments, the daemon applies it, the audit names the user', async () => {
+    writeFileSync(env.configPath, `# managed by hand\n${readFileSync(env.configPath, 'utf8')}# end\n`, { mode: 0o600 });
+    const dave = env.sim.ticketFor('dave@pve');
+    const put = await call('PUT', '/settings', { ticket: dave, body: { set: { concurrency: 3 }, delete: [] } });
+    assert.equal(put.status, 200, put.text);
+    assert.deepEqual(put.json.data, { applied: ['concurrency'], need_restart: [] });
+    const text = readFileSync(env.configPath, 'utf8');
+    assert.ok(text.startsWith('# managed by hand\n'), text);
+    assert.ok(text.endsWith('# end\nconcurrency: 3\n'), text);
+    const got = await call('GET', '/settings', { ticket: dave });
+    assert.deepEqual(
+      { value: setting(got.json.data, 'concurrency').value, source: setting(got.json.data, 'concurrency').source },
+      { value: 3, source: 'file' },
+    );
+
+    // a key bound at start is written and named, not applied
+    const restart = await call('PUT', '/settings', { ticket: dave, body: { set: { auth_cache_seconds: '10' } } });
+    assert.deepEqual(restart.json.data, { applied: [], need_restart: ['auth_cache_seconds'] });
+    const pending = setting((await call('GET', '/settings', { ticket: dave })).json.data, 'auth_cache_seconds');
+    assert.deepEqual([pending.value, pending.pending], [30, 10]);
+
+    const cli = await env.cli('--output-format', 'json', 'audit', '--action', 'settings.change');
+    const entries = JSON.parse(cli.out) as { user: string; via: string; outcome: string }[];
+    assert.ok(
+      entries.some((e) => e.user === 'dave@pve' && e.via === 'https' && e.outcome === 'ok'),
+      cli.out,
+    );
+    assert.ok(
+      entries.some((e) => e.user === 'carol@pve' && e.outcome === 'forbidden'),
+      cli.out,
+    );
+    const audit = await call('GET', '/audit?action=settings.change', { token: env.token });
+    assert.ok(
+      (audit.json.data as { user: string }[]).some((e) => e.user === 'dave@pve'),
+      audit.text,
+    );
+
+    // the CLI over the socket: the table, and set/--unset
+    const table = await env.cli('settings');
+    assert.equal(table.code, 0, table.err);
+    assert.match(table.out, /^KEY +VALUE +SOURCE +RESTART$/m);
+    assert.match(table.out, /^concurrency +3 +file +no$/m);
+    assert.match(table.out, /^pve_token +\(set\) +file +yes$/m);
+    assert.ok(!table.out.includes(tokenSecret()));
+    const set = await env.cli('settings', 'set', 'snapshot_keep=4', 'reboot_window=02:00-05:00');
+    assert.equal(set.code, 0, set.err);
+    assert.match(readFileSync(env.configPath, 'utf8'), /^snapshot_keep: 4\nreboot_window: 02:00-05:00\n$/m);
+    const unset = await env.cli('--output-format', 'json', 'settings', 'set', '--unset', 'snapshot_keep');
+    assert.deepEqual(JSON.parse(unset.out), { applied: ['snapshot_keep'], need_restart: ['auth_cache_seconds'] });
+    assert.doesNotMatch(readFileSync(env.configPath, 'utf8'), /snapshot_keep/);
+  });
+
+  it('settings: an invalid value is refused (400) naming the key, a secret cannot be set; the file is unchanged', async () => {
+    const before = readFileSync(env.configPath, 'utf8');
+    const dave = env.sim.ticketFor('dave@pve');
+    const bad = await call('PUT', '/settings', { ticket: dave, body: { set: { concurrency: 65 } } });
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(bad.json.error.code, 'input-invalid');
+    assert.match(bad.json.error.message, /^unable to change settings - concurrency: /);
+    const window = await call('PUT', '/settings', { ticket: dave, body: { set: { reboot_window: 'nightly' } } });
+    assert.equal(window.status, 400);
+    assert.match(window.json.error.message, /reboot_window: expected HH:MM-HH:MM/);
+    const extra = await call('PUT', '/settings', { ticket: dave, body: { set: {}, also: 1 } });
+    assert.equal(extra.status, 400, 'the body is strict');
+    const secret = await call('PUT', '/settings', { ticket: dave, body: { set: { pve_token: 'x@pve!y=new-secret' } } });
+    assert.equal(secret.status, 403, secret.text);
+    assert.match(secret.json.error.message, /'pve_token' through the API - it holds a secret; edit .* as root/);
+    assert.ok(!secret.text.includes('new-secret'));
+    const path = await call('PUT', '/settings', { ticket: dave, body: { set: { pct: '/tmp/pct' } } });
+    assert.equal(path.status, 403);
+    assert.equal(readFileSync(env.configPath, 'utf8'), before);
+    const cli = await env.cli('--output-format', 'json', 'audit', '--action', 'settings.change');
+    assert.ok(
+      (JSON.parse(cli.out) as { outcome: string; detail?: string }[]).every((e) => !e.detail?.includes('new-secret')),
+    );
+  });
+
+  it('metrics_localhost: GET /metrics from 127.0.0.1 without credentials only while on; nothing else opens', async () => {
+    const off = await call('GET', '/metrics');
+    assert.equal(off.status, 401);
+    const dave = env.sim.ticketFor('dave@pve');
+    const on = await call('PUT', '/settings', { ticket: dave, body: { set: { metrics_localhost: true } } });
+    assert.deepEqual(on.json.data?.applied, ['metrics_localhost'], on.text);
+
+    const m = await call('GET', '/metrics');
+    assert.equal(m.status, 200, m.text);
+    assert.match(m.text, /^pvepatch_runs_total\{state="[a-z]+"\} \d+$/m);
+    const runs = await call('GET', '/runs');
+    assert.equal(runs.status, 401);
+    // X-Forwarded-For is not trusted: from another address of this host, metrics still need credentials
+    const other = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    if (other) {
+      const forwarded = await call('GET', '/metrics', { host: other, headers: { 'x-forwarded-for': '127.0.0.1' } });
+      assert.equal(forwarded.status, 401, forwarded.text);
+    }
+
+    await call('PUT', '/settings', { ticket: dave, body: { set: { metrics_localhost: 'no' } } });
+    assert.equal((await call('GET', '/metrics')).status, 401);
   });
 });

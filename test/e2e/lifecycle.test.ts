@@ -13,7 +13,7 @@ import type { LogLine } from '../../daemon/store/run-log.js';
 import type { RunSummary, State } from '../../daemon/store/state.js';
 import { DEMO_PACKAGE_NAMES } from '../guests/apt-repo.js';
 import { DaemonProcess } from './daemon-process.js';
-import { type CliResult, type Env, startEnv, versions } from './harness.js';
+import { type CliResult, type Env, readRuns, startEnv, versions } from './harness.js';
 
 const SLOW_HOOK = (seconds: number) => `#!/bin/sh\nsleep ${seconds}\n`;
 
@@ -121,7 +121,7 @@ describe('SIGTERM during dist-upgrade', () => {
         );
       }
     }
-    const summary = readState(env).runs.find((r) => r.id === id)!;
+    const summary = readRuns(env).find((r) => r.id === id)!;
     assert.equal(summary.state, 'interrupted');
     assert.deepEqual(summary.guests, { '611': 'updated', '612': 'interrupted', '613': 'interrupted' });
     const log = readFileSync(join(env.logDir, `${id.replace(/[^A-Za-z0-9:._-]/g, '_')}.log`), 'utf8')
@@ -156,7 +156,7 @@ describe('a stop that overruns stop_timeout', () => {
     assert.equal(await env.proc!.exited, 0);
     await run.catch(() => {});
     const state = readState(env);
-    const summary = state.runs.find((r) => r.id === id)!;
+    const summary = readRuns(env).find((r) => r.id === id)!;
     assert.equal(summary.state, 'interrupted');
     assert.match(
       summary.error ?? '',
@@ -179,7 +179,7 @@ describe('a stop that overruns stop_timeout', () => {
       assert.equal(await env.lab.dpkgVersion(621, 'demo-tool'), '1.0', 'held while the upgrade ran');
       await auditClean(env, 621);
       assert.ok(next.log.some((l) => /released holds demo-tool left in CT 621 by run /.test(l)));
-      assert.equal(readState(env).runs.find((r) => r.id === id)?.state, 'interrupted', 'never re-run');
+      assert.equal(readRuns(env).find((r) => r.id === id)?.state, 'interrupted', 'never re-run');
     } finally {
       await next.stop();
     }

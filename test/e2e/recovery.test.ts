@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatRunId } from '../../daemon/core/run-id.js';
 import { runLogPath } from '../../daemon/store/run-log.js';
 import type { State } from '../../daemon/store/state.js';
-import { type Env, startEnv } from './harness.js';
+import { type Env, readRuns, startEnv } from './harness.js';
 
 const RUN_ID = formatRunId({
   node: 'pve1',
@@ -80,7 +80,8 @@ describe('start-up after a crash in the middle of a run', () => {
     assert.deepEqual(holds, ['demo-lib'], "the admin's hold stays, pvepatch's is gone");
     const state = JSON.parse(readFileSync(join(env.dir, 'state', 'state.json'), 'utf8')) as State;
     assert.deepEqual(state.pending_holds, []);
-    assert.equal(state.runs[0]!.state, 'interrupted');
+    assert.equal(readRuns(env).find((r) => r.id === RUN_ID)?.state, 'interrupted');
+    assert.equal('runs' in state, false, 'the runs moved out of state.json');
     const r = await env.cli('log', RUN_ID);
     const log = r.out.split('\n');
     assert.equal(r.code, 0, r.err);
@@ -91,8 +92,7 @@ describe('start-up after a crash in the middle of a run', () => {
   });
 
   it('takes the state of a run whose log had its final line from that line, and leaves the log as it was', async () => {
-    const state = JSON.parse(readFileSync(join(env.dir, 'state', 'state.json'), 'utf8')) as State;
-    assert.equal(state.runs.find((r) => r.id === ENDED_ID)?.state, 'warnings');
+    assert.equal(readRuns(env).find((r) => r.id === ENDED_ID)?.state, 'warnings');
     const log = (await env.cli('log', ENDED_ID)).out.split('\n');
     assert.deepEqual(log, ['pvepatch run', 'summary: 1 refused', 'TASK WARNINGS: 1']);
   });

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DaemonProcess } from '../e2e/daemon-process.js';
-import { type Env, startEnv } from '../e2e/harness.js';
+import { type Env, readRuns, startEnv } from '../e2e/harness.js';
 import { checkInvariants } from './invariants.js';
 
 const GUESTS = [801, 802, 803];
@@ -65,7 +65,7 @@ class Faults {
       const open = state.snapshots.filter((s: { state: string }) =>
         ['intended', 'requested', 'deleting'].includes(s.state),
       );
-      const running = state.runs.filter((r: { state: string }) => r.state === 'running');
+      const running = readRuns(this.env).filter((r) => r.state === 'running');
       if (state.pending_holds.length === 0 && open.length === 0 && running.length === 0) return;
       if (Date.now() > deadline) return; // the invariants will name what is left
       await sleep(200);

@@ -5,16 +5,19 @@
  */
 import { SNAPSHOT_NAME } from '../../daemon/proxmox/snapshots.js';
 import { finalState, readRunLog } from '../../daemon/store/run-log.js';
+import type { RunRow } from '../../daemon/store/runs.js';
 import { type State, StateStore } from '../../daemon/store/state.js';
 import type { Env } from '../e2e/harness.js';
 
 export async function checkInvariants(env: Env, vmids: readonly number[]): Promise<string[]> {
   const problems: string[] = [];
   let state: State;
+  let runs: readonly RunRow[];
   try {
     const store = new StateStore(env.stateDir);
     await store.start();
     state = store.data;
+    runs = store.runs.all();
   } catch (err) {
     return [`state file invalid - ${(err as Error).message}`];
   }
@@ -32,7 +35,7 @@ export async function checkInvariants(env: Env, vmids: readonly number[]): Promi
     if (audit !== '' && !(await brokenStateReported(env, vmid)))
       problems.push(`CT ${vmid} dpkg is broken and the plan does not say so`);
   }
-  for (const run of state.runs) {
+  for (const run of runs) {
     if (run.state === 'running') problems.push(`run ${run.id} still marked running`);
     try {
       if (!finalState(readRunLog(env.logDir, run.id).lines)) problems.push(`run ${run.id} log has no final line`);

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
@@ -7,11 +10,12 @@ import {
   METRICS_CONTENT_TYPE,
   type PlanRow,
   RequestHistogram,
-  type RunRow,
   registerMetricsRoute,
   renderMetrics,
   requestTimer,
 } from '../../daemon/metrics/metrics.js';
+import { RunStore } from '../../daemon/store/runs.js';
+import type { RunSummary } from '../../daemon/store/state.js';
 
 /**
  * An independent, strict reading of text format 0.0.4 (not the code under test): every line is a
@@ -110,7 +114,8 @@ const plans: PlanRow[] = [
     skip_reason: 'stopped',
   },
 ];
-const runs: RunRow[] = [
+type RunSeed = Pick<RunSummary, 'state' | 'guests'> & { ended_at?: string; dry_run?: boolean };
+const seeds: RunSeed[] = [
   { state: 'ok', ended_at: '2026-01-01T00:00:10.000Z', guests: { '101': 'updated', '205': 'failed' } },
   { state: 'warnings', ended_at: '2026-01-02T00:00:00.500Z', guests: { '205': 'up-to-date', '101': 'refused' } },
   { state: 'ok', ended_at: '2026-01-03T00:00:00.000Z', dry_run: true, guests: { '101': 'up-to-date' } },
@@ -118,6 +123,17 @@ const runs: RunRow[] = [
   { state: 'running', guests: { '101': 'updated' } },
   { state: 'ok', ended_at: '2025-12-01T00:00:00.000Z', guests: { '101': 'updated', '7': 'up-to-date' } },
 ];
+// the real run store (files in a temp dir) serves the metrics, as in the daemon
+const runsDir = mkdtempSync(join(tmpdir(), 'pvepatch-metrics-'));
+after(() => rmSync(runsDir, { recursive: true, force: true }));
+const runs = new RunStore(join(runsDir, 'runs'), runsDir, () => 100);
+await runs.start();
+for (const [i, seed] of seeds.entries()) {
+  const started = seed.ended_at ?? '2026-02-01T00:00:00.000Z';
+  await runs.put({ id: `r${i}`, started_at: started, selector: 'all', dry_run: false, exclude: [], ...seed });
+}
+const empty = new RunStore(join(runsDir, 'empty'), runsDir, () => 100);
+await empty.start();
 const reboots = [{ status: 'completed' }, { status: 'completed' }, { status: 'timeout' }, { status: 'pending' }];
 
 function fam(families: StrictFamily[], name: string): StrictFamily {
@@ -243,7 +259,7 @@ describe('metrics exposition', () => {
   });
 
   it('leaves out the plan families when there are no cached plans', () => {
-    const t = renderMetrics({ version: '1', plans: () => undefined, runs: () => [], reboots: () => [] });
+    const t = renderMetrics({ version: '1', plans: () => undefined, runs: () => empty, reboots: () => [] });
     const names = strictParse(t).map((f) => f.name);
     assert.ok(!names.includes('pvepatch_guest_updates_pending'));
     assert.ok(names.includes('pvepatch_runs_total'));

@@ -21,7 +21,7 @@ describe('state store', () => {
     const onDisk = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
     assert.equal(onDisk.pending_holds.length, 20);
     assert.equal(statSync(join(dir, 'state.json')).mode & 0o777, 0o600);
-    assert.deepEqual(readdirSync(dir), ['state.json']);
+    assert.deepEqual(readdirSync(dir).sort(), ['runs', 'state.json']);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
     await store.setPendingHolds({ ...HOLD, run_id: 'r3', vmid: 103, holds: [] });
@@ -45,7 +45,7 @@ describe('state store', () => {
     writeFileSync(join(dir, 'state.json'), JSON.stringify(v1));
     const store = new StateStore(dir);
     await store.start();
-    assert.equal(store.data.version, 2);
+    assert.equal(store.data.version, 3);
     assert.deepEqual(store.data.snapshots, []);
     assert.deepEqual(store.data.pending_holds[0], { ...v1.pending_holds[0], type: 'lxc', transport: 'pct' });
     rmSync(dir, { recursive: true, force: true });

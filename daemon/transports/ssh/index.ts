@@ -1,7 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client, ClientChannel } from 'ssh2';
-import ssh2 from 'ssh2';
 import { errorMessage, PvepatchError, UnreachableError } from '../../core/errors.js';
 import { Capture, commandName, DEFAULT_MAX_OUTPUT, type ExecResult, type OutputStream } from '../../core/exec.js';
 import { ShellSession } from '../../drivers/shared/shell-session.js';
@@ -246,13 +245,9 @@ export class SshTransport implements Transport {
     }
   }
 
-  private connect(): Promise<Connection> {
-    let privateKey: Buffer;
-    try {
-      privateKey = readPrivateKey(this.opts.privateKeyPath);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  private async connect(): Promise<Connection> {
+    const ssh2 = await loadSsh2();
+    const privateKey = readPrivateKey(ssh2, this.opts.privateKeyPath);
     const timeoutMs = this.opts.connectTimeoutMs ?? 10_000;
     return new Promise<Connection>((resolve, reject) => {
       const client = new ssh2.Client();
@@ -398,7 +393,19 @@ export class SshTransport implements Transport {
 }
 
 /** The private key, refused unless it is a regular file of ours that nobody else can read. */
-function readPrivateKey(path: string): Buffer {
+type Ssh2 = typeof import('ssh2');
+let ssh2Module: Promise<Ssh2> | undefined;
+
+/**
+ * ssh2 is loaded when the first SSH guest is reached: loading it costs about 15 MB of memory
+ * (its crypto set-up) that a daemon without SSH guests should not carry.
+ */
+function loadSsh2(): Promise<Ssh2> {
+  ssh2Module ??= import('ssh2').then((m) => ((m as { default?: Ssh2 }).default ?? m) as Ssh2);
+  return ssh2Module;
+}
+
+function readPrivateKey(ssh2: Ssh2, path: string): Buffer {
   let data: Buffer;
   try {
     const st = statSync(path);
