@@ -25,7 +25,6 @@ await build({
   format: 'esm',
   sourcemap: 'linked',
   minify: process.env.PVEPATCH_BUILD_MINIFY !== '0',
-  keepNames: true,
   legalComments: 'external',
   banner: { js: banner },
   define: {

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage, PvepatchError } from '../core/errors.js';
@@ -6,7 +6,7 @@ import { escapeDeep } from '../core/escape.js';
 import { newRunId } from '../core/run-id.js';
 import { assertPackageNames } from '../core/validate.js';
 import { type Guest, listGuests } from '../proxmox/inventory.js';
-import { parseSelector } from '../proxmox/selectors.js';
+import { parseSelector, selectGuests } from '../proxmox/selectors.js';
 import { RunLog, readRunLog } from '../store/run-log.js';
 import type { RunRow } from '../store/runs.js';
 import type { RunSummary } from '../store/state.js';
@@ -30,6 +30,16 @@ export type Authorize = (targets: Target[]) => Target[] | Promise<Target[]>;
 export interface RunMeta {
   trigger: 'cli' | 'api' | 'schedule';
   user: string;
+}
+
+/** What identifies a version of a file: its inode, size and change time ('' when absent). */
+function fileStamp(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  } catch {
+    return '';
+  }
 }
 
 /** How old the guest list behind the fleet overview may be. */
@@ -68,7 +78,7 @@ export class Engine {
   /** The last plan of each guest, for the fleet overview. */
   readonly plans = new PlanCache();
   /** The cluster's guest list as the fleet overview last read it. */
-  private inventory: { at: number; guests: Promise<Guest[]> } | undefined;
+  private inventory: { at: number; guests: Promise<Guest[]>; resolved: Map<string, Promise<Target[]>> } | undefined;
 
   constructor(svc: EngineServices, daemonLog: (line: string) => void = () => {}) {
     this.svc = svc;
@@ -104,21 +114,35 @@ export class Engine {
 
   /**
    * Every guest the caller may see, with its cached plan, last run and pending reboot. The guest
-   * list is the cluster's from at most FLEET_LIST_TTL_MS ago (one listing serves every page load
-   * meanwhile); `fresh` lists it again.
+   * list and each guest's policy and transport are the cluster's from at most FLEET_LIST_TTL_MS ago
+   * (one listing serves every page load meanwhile) and resolved again at once when the policy file
+   * changes; `fresh` lists again.
    */
   async fleet(selector: string[], visible: Authorize = (t) => t, opts: { fresh?: boolean } = {}): Promise<FleetRow[]> {
+    const sel = parseSelector(selector);
     const now = Date.now();
-    if (opts.fresh || !this.inventory || now - this.inventory.at > FLEET_LIST_TTL_MS) {
+    const stamp = fileStamp(this.svc.config.policy_file);
+    let inv = this.inventory;
+    if (opts.fresh || !inv || now - inv.at > FLEET_LIST_TTL_MS) {
       const guests = listGuests(this.svc.client);
-      this.inventory = { at: now, guests };
+      inv = { at: now, guests, resolved: new Map() };
+      this.inventory = inv;
       guests.catch(() => {
         if (this.inventory?.guests === guests) this.inventory = undefined; // a failed listing is not kept
       });
     }
-    const { guests } = this.inventory;
-    const targets = await visible(await resolveTargets(this.svc, selector, {}, () => guests));
-    return fleetRows(targets, this.plans, this.svc.store.runs);
+    const { guests } = inv;
+    let all = inv.resolved.get(stamp);
+    if (!all) {
+      all = resolveTargets(this.svc, ['all'], {}, () => guests);
+      inv.resolved.clear();
+      inv.resolved.set(stamp, all);
+      const failed = all;
+      failed.catch(() => inv.resolved.delete(stamp));
+    }
+    const chosen = new Set(selectGuests(sel, await guests).map((g) => g.vmid));
+    const targets = (await all).filter((t) => chosen.has(t.guest.vmid));
+    return fleetRows(await visible(targets), this.plans, this.svc.store.runs);
   }
 
   /** Validates, resolves the guests, then returns the run id while the run goes on. */

@@ -1,7 +1,8 @@
 import proxmoxApi, { type Proxmox, ProxmoxEngine } from 'proxmox-api';
-import { type Agent, fetch as undiciFetch } from 'undici';
+import type { Agent } from 'undici';
 import { errorMessage, PvepatchError, UnreachableError } from '../core/errors.js';
 import { ProxmoxApiError } from './errors.js';
+import { type LiteInit, type LiteResponse, liteFetch } from './lite-fetch.js';
 import { createDispatcher, type TlsTrust } from './tls.js';
 
 export interface ProxmoxClientOptions extends TlsTrust {
@@ -52,8 +53,7 @@ export class ProxmoxClient {
       tokenID,
       tokenSecret,
       queryTimeout: timeoutMs,
-      fetch: ((input: URL, init: Record<string, unknown>) =>
-        checkedFetch(input, { ...init, dispatcher }, timeoutMs)) as never,
+      fetch: ((input: URL, init: LiteInit) => checkedFetch(dispatcher, input, init, timeoutMs)) as never,
     });
     this.api = proxmoxApi(this.engine);
   }
@@ -78,16 +78,16 @@ export class ProxmoxClient {
   }
 }
 
-async function checkedFetch(input: URL, init: Record<string, unknown>, timeoutMs: number): Promise<Response> {
+async function checkedFetch(dispatcher: Agent, input: URL, init: LiteInit, timeoutMs: number): Promise<LiteResponse> {
   const method = String(init.method ?? 'GET');
   const path = input.pathname.replace(/^\/api2\/json/, '');
-  let res: Awaited<ReturnType<typeof undiciFetch>>;
+  let res: LiteResponse;
   try {
-    res = await undiciFetch(input, init as never);
+    res = await liteFetch(dispatcher, input, init);
   } catch (err) {
     throw networkError(err, method, path, timeoutMs);
   }
-  if (res.status === 200) return res as unknown as Response;
+  if (res.status === 200) return res;
   let body: { errors?: Record<string, string>; message?: string } = {};
   try {
     body = (await res.json()) as typeof body;

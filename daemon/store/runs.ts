@@ -28,6 +28,9 @@ export interface GuestLastRun {
   ended_at: string | null;
 }
 
+/** Least time between two writes of a running run (its guests' outcomes as they come). */
+const RUNNING_WRITE_MS = 1000;
+
 const SUCCESS: ReadonlySet<string> = new Set(['updated', 'up-to-date']);
 
 /** The file name of one run: its id made safe for a file name. */
@@ -59,6 +62,8 @@ export class RunStore {
   private readonly lastOk = new Map<number, number>();
   private readonly reboots = new Map<number, { started_at: string; status: RebootStatus }>();
   private readonly queues = new Map<string, Promise<void>>();
+  /** Running runs whose catch-up write is scheduled. */
+  private readonly due = new Map<string, NodeJS.Timeout>();
 
   constructor(dir: string, logDir: string, keep: () => number) {
     this.dir = dir;
@@ -109,7 +114,11 @@ export class RunStore {
   page(start: number, limit: number): { total: number; rows: RunRow[] } {
     const total = this.rows.length;
     const out: RunRow[] = [];
-    for (let i = total - 1 - start; i >= 0 && out.length < limit; i--) out.push(this.rows[i]!);
+    for (let i = total - 1 - start; i >= 0 && out.length < limit; i--) {
+      const row = this.rows[i]!;
+      const live = this.live.get(row.id);
+      out.push(live ? rowOf(live) : row);
+    }
     return { total, rows: out };
   }
 
@@ -142,11 +151,38 @@ export class RunStore {
     return this.lastOk;
   }
 
-  /** Writes the run (serialised per run, so the last write wins) and updates the indexes. */
+  /**
+   * Records the run. Its first record and every one that is not 'running' (its end) are written at
+   * once; while it runs, its file (and the indexes) catch up at most once every RUNNING_WRITE_MS, so
+   * a run over N guests writes O(N) bytes per second, not O(N^2) in all. Nothing safety-relevant
+   * waits on those: holds and snapshots have their own records, and a run found 'running' at start
+   * is settled from its log.
+   */
   async put(run: RunSummary): Promise<void> {
-    const copy = structuredClone(run);
-    this.index(copy);
-    const text = JSON.stringify(copy);
+    if (run.state === 'running' && this.byId.has(run.id)) {
+      this.live.set(run.id, run);
+      if (!this.due.has(run.id)) {
+        const timer = setTimeout(() => {
+          this.due.delete(run.id);
+          const now = this.live.get(run.id);
+          // a failed catch-up write is retried by the next one; the run's end is always written
+          if (now) this.write(now).catch(() => {});
+        }, RUNNING_WRITE_MS);
+        timer.unref();
+        this.due.set(run.id, timer);
+      }
+      return;
+    }
+    clearTimeout(this.due.get(run.id));
+    this.due.delete(run.id);
+    await this.write(run);
+    this.trim();
+  }
+
+  /** Indexes the run and writes its file (serialised per run, so the last write wins). */
+  private write(run: RunSummary): Promise<void> {
+    this.index(run);
+    const text = JSON.stringify(run);
     const prev = this.queues.get(run.id) ?? Promise.resolve();
     const next = prev.then(() => writeDurably(fileOf(this.dir, run.id), text));
     const tail = next.catch(() => {});
@@ -154,26 +190,12 @@ export class RunStore {
     void tail.then(() => {
       if (this.queues.get(run.id) === tail) this.queues.delete(run.id);
     });
-    await next;
-    this.trim();
+    return next;
   }
 
   private index(run: RunSummary): void {
-    const counts: RunRow['counts'] = {};
+    const row = rowOf(run);
     const outcomes = Object.entries(run.guests ?? {});
-    for (const [, o] of outcomes) counts[o] = (counts[o] ?? 0) + 1;
-    const row: RunRow = {
-      id: run.id,
-      state: run.state,
-      started_at: run.started_at,
-      ...(run.ended_at ? { ended_at: run.ended_at } : {}),
-      selector: run.selector,
-      dry_run: run.dry_run,
-      ...(run.security_only !== undefined ? { security_only: run.security_only } : {}),
-      guest_count: outcomes.length,
-      counts,
-      ...(run.error ? { error: run.error } : {}),
-    };
     const old = this.byId.get(run.id);
     if (old) Object.assign(old, row);
     else {
@@ -238,6 +260,27 @@ function readText(path: string): string {
   } finally {
     closeSync(fd);
   }
+}
+
+function rowOf(run: RunSummary): RunRow {
+  const counts: RunRow['counts'] = {};
+  let n = 0;
+  for (const o of Object.values(run.guests ?? {})) {
+    counts[o] = (counts[o] ?? 0) + 1;
+    n++;
+  }
+  return {
+    id: run.id,
+    state: run.state,
+    started_at: run.started_at,
+    ...(run.ended_at ? { ended_at: run.ended_at } : {}),
+    selector: run.selector,
+    dry_run: run.dry_run,
+    ...(run.security_only !== undefined ? { security_only: run.security_only } : {}),
+    guest_count: n,
+    counts,
+    ...(run.error ? { error: run.error } : {}),
+  };
 }
 
 function readRun(path: string): RunSummary {

@@ -8,6 +8,16 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/** The node options of the installed unit's ExecStart (between node and the bundle), so a bundle runs as installed. */
+export function unitNodeFlags(): string[] {
+  const unit = readFileSync(new URL('../../systemd/pvepatchd.service', import.meta.url), 'utf8');
+  const exec = unit.split('\n').find((l) => l.startsWith('ExecStart='));
+  if (!exec) throw new Error('systemd/pvepatchd.service has no ExecStart');
+  const words = exec.slice('ExecStart='.length).split(' ');
+  const bundle = words.findIndex((w) => w.endsWith('.mjs'));
+  return words.slice(1, bundle);
+}
+
 export class DaemonProcess {
   readonly log: string[] = [];
   readonly exited: Promise<number | null>;
@@ -32,7 +42,7 @@ export class DaemonProcess {
     opts: { timeoutMs?: number; bundle?: string; env?: Record<string, string> } = {},
   ): Promise<DaemonProcess> {
     const timeoutMs = opts.timeoutMs ?? 20_000;
-    const entry = opts.bundle ? [opts.bundle] : ['--import', 'tsx', 'daemon/cli/bin.ts'];
+    const entry = opts.bundle ? [...unitNodeFlags(), opts.bundle] : ['--import', 'tsx', 'daemon/cli/bin.ts'];
     const child = spawn(process.execPath, [...entry, '--config', configPath, 'daemon'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', ...opts.env },

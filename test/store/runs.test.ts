@@ -169,3 +169,30 @@ describe('run store', () => {
     assert.equal(again.runs.size, 2);
   });
 });
+
+describe('run store: a running run', () => {
+  it('is written at once when it starts and when it ends, and catches up within a second while it runs', async () => {
+    const dir = tempDir();
+    const store = new RunStore(join(dir, 'runs'), dir, () => 1000);
+    await store.start();
+    const r = run(1, { state: 'running', ended_at: undefined });
+    await store.put(r);
+    const onDisk = () =>
+      JSON.parse(readFileSync(join(dir, 'runs', readdirSync(join(dir, 'runs'))[0]!), 'utf8')) as RunSummary;
+    assert.equal(onDisk().state, 'running', 'on disk from its start (recovery finds it)');
+    for (const vmid of ['101', '102', '103']) {
+      r.guests[vmid] = 'updated';
+      await store.put(r);
+    }
+    assert.deepEqual(store.page(0, 1).rows[0]!.counts, { updated: 3 }, 'the list is current');
+    assert.deepEqual(store.get(r.id)?.guests, r.guests);
+    assert.deepEqual(onDisk().guests, {}, 'not yet written');
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    assert.deepEqual(onDisk().guests, { '101': 'updated', '102': 'updated', '103': 'updated' }, 'caught up');
+    r.guests['104'] = 'failed';
+    Object.assign(r, { state: 'error', ended_at: new Date().toISOString() });
+    await store.put(r);
+    assert.equal(onDisk().state, 'error');
+    assert.equal(Object.keys(onDisk().guests).length, 4);
+  });
+});
