@@ -16,6 +16,7 @@ import { MINIMAL_ENV } from './core/exec.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { Engine } from './engine/engine.js';
 import type { EngineServices } from './engine/types.js';
+import { ExceptionStore } from './exceptions/store.js';
 import { RequestHistogram } from './metrics/metrics.js';
 import { ProxmoxClient } from './proxmox/client.js';
 import { StateStore } from './store/state.js';
@@ -83,7 +84,9 @@ export class Daemon {
         runsKeep: () => this.cfg.runs_keep,
       });
       await store.start();
-      const svc: EngineServices = { config: this.cfg, client: this.client, store, node: s.node };
+      const exceptions = new ExceptionStore(this.cfg.state_dir);
+      await exceptions.start();
+      const svc: EngineServices = { config: this.cfg, client: this.client, store, exceptions, node: s.node };
       this.engine = new Engine(svc, (line) => this.log.warn(line));
       await this.engine.start((line) => this.log.warn(line));
       this.audit = new AuditLog(this.cfg.log_dir, {

@@ -11,6 +11,7 @@ import { mapLimit } from '../engine/pool.js';
 import { resolveTargets } from '../engine/targets.js';
 import type { EngineServices, Target } from '../engine/types.js';
 import { RequestHistogram, registerMetricsRoute, requestTimer } from '../metrics/metrics.js';
+import { registerExceptionRoutes } from './exceptions.js';
 import { HTTP_STATUS } from './http-status.js';
 import { registerSettingsRoutes, type SettingsRoutes } from './settings.js';
 
@@ -50,6 +51,13 @@ export interface Access {
   visible(req: Request, res: Response, targets: Target[]): Target[] | Promise<Target[]>;
   /** For plan/run/agent: the targets, the ones the caller may not touch marked skipped with the missing privilege. */
   authorize(req: Request, res: Response, action: GuestAction): Authorize;
+  /** For each need, whether the caller holds the privilege on the path (`/vms/<vmid>`, `/pool/<pool>`, `/vms`). */
+  allowed(req: Request, res: Response, needs: PathNeed[]): boolean[] | Promise<boolean[]>;
+}
+
+export interface PathNeed {
+  path: string;
+  priv: string;
 }
 
 export type GuestAction = 'plan' | 'run' | 'agent';
@@ -59,6 +67,7 @@ export const ROOT_ACCESS: Access = {
   caller: (req) => ({ user: 'root@pam', trigger: req.get('x-pvepatch-client') === 'cli' ? 'cli' : 'api' }),
   visible: (_req, _res, targets) => targets,
   authorize: () => (targets) => targets,
+  allowed: (_req, _res, needs) => needs.map(() => true),
 };
 
 export interface AppOptions {
@@ -94,6 +103,7 @@ export function createApp(
   if (opts.nodeWide) r.use(['/audit', '/metrics'], opts.nodeWide);
   if (opts.audit) registerAuditRoutes(r, opts.audit);
   if (opts.settings) registerSettingsRoutes(r, opts.settings);
+  if (svc.exceptions) registerExceptionRoutes(r, svc.exceptions, access);
   registerMetricsRoute(r, {
     version,
     runs: () => svc.store.runs,

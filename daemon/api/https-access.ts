@@ -8,7 +8,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { PvepatchError } from '../core/errors.js';
 import type { Target } from '../engine/types.js';
 import { type Access, API_VERSION, type GuestAction } from './app.js';
-import { type AuthAction, authCallerOf, checkGuests } from './auth/index.js';
+import { type AuthAction, authCallerOf, checkGuests, hasPriv } from './auth/index.js';
 
 const ACTION: Record<GuestAction, AuthAction> = { plan: 'plan', run: 'run', agent: 'run' };
 
@@ -49,6 +49,14 @@ export function httpsAccess(pveMajor: () => number | undefined): Access {
         const r = no.get(t.guest.vmid);
         return r && !t.skip_reason ? { ...t, transport: null, skip_reason: `not permitted - ${r.message}` } : t;
       });
+    },
+    allowed: async (_req, res, needs) => {
+      const caller = authCallerOf(res);
+      // paths PVE's whole map leaves out are asked for exactly (a NoAccess there must not inherit)
+      const missing = [...new Set(needs.map((n) => n.path))].filter((p) => !Object.hasOwn(caller.perms, p));
+      const perms =
+        caller.resolve && missing.length > 0 ? { ...caller.perms, ...(await caller.resolve(missing)) } : caller.perms;
+      return needs.map((n) => hasPriv(perms, n.path, n.priv));
     },
   };
 }

@@ -49,6 +49,9 @@ export function actionOf(
   if (m === 'POST' && route === '/plan') return 'plan.refresh';
   if (m === 'POST' && route === '/agent/:action') return `agent.${params.action === 'ensure' ? 'ensure' : 'check'}`;
   if ((m === 'PUT' || m === 'PATCH' || m === 'POST') && route?.startsWith('/settings')) return 'settings.change';
+  if (m === 'POST' && route === '/exceptions') return 'exception.create';
+  if (m === 'PUT' && route === '/exceptions/:id') return 'exception.update';
+  if (m === 'DELETE' && route === '/exceptions/:id') return 'exception.delete';
   if (route === undefined && path !== undefined) {
     // no route was matched (refused before routing: authentication, a body that is not JSON)
     const known = KNOWN_PATHS.find(([re]) => re.test(path));
@@ -67,6 +70,8 @@ const KNOWN_PATHS: [RegExp, string][] = [
   [/\/plan$/, '/plan'],
   [/\/agent\/(?<action>[^/]+)$/, '/agent/:action'],
   [/\/settings$/, '/settings'],
+  [/\/exceptions$/, '/exceptions'],
+  [/\/exceptions\/(?<id>[^/]+)$/, '/exceptions/:id'],
   [/\/settings\/[^/]*$/, '/settings'],
 ];
 
@@ -98,10 +103,11 @@ export function paramsOf(req: Request): Record<string, string> {
 /** What a request acts on: its run id, its selector or vmids, else the request path. */
 export function targetOf(req: Request): string {
   const params = paramsOf(req);
-  if (params.id) return `run:${params.id}`;
+  const exception = (req.originalUrl ?? req.url).includes('/exceptions');
+  if (params.id) return `${exception ? 'exception' : 'run'}:${params.id}`;
   const body = req.body as Record<string, unknown> | undefined;
   if (body && typeof body === 'object') {
-    for (const key of ['selector', 'vmids', 'vmid']) {
+    for (const key of ['selector', 'vmids', 'vmid', 'target']) {
       const v = body[key];
       if (Array.isArray(v)) return v.map(String).join(' ');
       if (typeof v === 'string' || typeof v === 'number') return String(v);

@@ -29,6 +29,10 @@ export class ApiClient {
     return this.call<T>('PUT', path, body);
   }
 
+  delete<T>(path: string): Promise<T> {
+    return this.call<T>('DELETE', path);
+  }
+
   /**
    * Follows a Server-Sent Events stream until the server ends it; each event's JSON data goes to
    * `onEvent`. Lines are bounded (1 MiB) so a broken stream cannot grow memory. Aborting `signal`

@@ -14,6 +14,7 @@ import type { RunSummary } from '../store/state.js';
 import { VERSION } from '../version.js';
 import { ApiClient } from './api-client.js';
 import { addAuditCommand } from './audit.js';
+import { addExceptionCommand } from './exceptions.js';
 import { EXIT, exitCodeForError, exitCodeForReport } from './exit-codes.js';
 import { type OutputFormat, render } from './format.js';
 import { LineFollower, type RunFollower } from './line-follower.js';
@@ -245,6 +246,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     });
   addAuditCommand(program, { api, print });
   addSettingsCommand(program, { api, print });
+  addExceptionCommand(program, { api, print });
   program
     .command('status')
     .argument('[selector...]')

@@ -42,25 +42,34 @@ export function planText(plans: GuestPlan[]): string {
       p.driver ?? '-',
       p.updates_available,
       p.security_updates,
-      p.exclusions.join(',') || '-',
+      [...p.exclusions, ...(p.excepted ?? []).map((e) => e.package)].join(',') || '-',
       p.reboot,
       p.on_failure,
       p.skip_reason ?? '',
     ]),
   );
   const details = plans
-    .filter((p) => p.packages.length > 0)
+    .filter((p) => p.packages.length > 0 || (p.excepted ?? []).length > 0)
     .map(
       (p) =>
         `\n${p.type === 'lxc' ? 'CT' : 'VM'} ${p.vmid} (${p.name}):\n${table(
           ['PACKAGE', 'CURRENT', 'NEW', 'REPOSITORY', 'SECURITY'],
-          p.packages.map((u) => [
-            u.package,
-            u.current_version ?? '(new)',
-            u.new_version,
-            u.repository,
-            u.security ? 'yes' : 'no',
-          ]),
+          [
+            ...p.packages.map((u) => [
+              u.package,
+              u.current_version ?? '(new)',
+              u.new_version,
+              u.repository,
+              u.security ? 'yes' : 'no',
+            ]),
+            ...(p.excepted ?? []).map((e) => [
+              e.package,
+              e.current_version ?? '(new)',
+              e.new_version,
+              `excluded by ${e.exception}: ${e.reason}${e.expires_at ? ` (until ${e.expires_at})` : ''}`,
+              '-',
+            ]),
+          ],
         )}`,
     );
   return [head, ...details].join('\n');

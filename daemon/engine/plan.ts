@@ -29,6 +29,7 @@ export async function planGuest(
     security_updates: 0,
     packages: [],
     exclusions: [],
+    excepted: [],
     dry_run: dryRun,
     security_only: securityOnly,
     protection: svc.config.protection,
@@ -74,6 +75,7 @@ export async function planGuest(
   plan.os = ctx.os ?? null;
   plan.packages = ctx.updates ?? [];
   plan.exclusions = ctx.result.exclusions ?? [];
+  plan.excepted = ctx.result.excepted ?? [];
   plan.updates_available = plan.packages.length;
   plan.security_updates = plan.packages.filter((p) => p.security).length;
   return plan;

@@ -1,3 +1,4 @@
+import { exceptionsFor } from '../exceptions/match.js';
 import { loadPolicy } from '../policy/load.js';
 import { type RunOverrides, resolvePolicy, withOverrides } from '../policy/resolve.js';
 import { type Guest, listGuests } from '../proxmox/inventory.js';
@@ -23,9 +24,11 @@ export async function resolveTargets(
     ...(req.reboot ? { reboot: req.reboot } : {}),
     ...(req.on_failure ? { onFailure: req.on_failure } : {}),
   };
+  const now = svc.now?.() ?? new Date();
+  const exceptions = svc.exceptions?.all() ?? [];
   return guests.map((guest) => {
     const policy = withOverrides(resolvePolicy(file, guest, { reboot: svc.config.reboot }), overrides, 'this run');
-    const base = { guest, policy };
+    const base = { guest, policy, exceptions: exceptionsFor(exceptions, guest, now) };
     if (guest.template)
       return { ...base, transport: null, skip_reason: 'guest is a template (templates are never patched)' };
     if (guest.status !== 'running')

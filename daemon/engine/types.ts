@@ -1,5 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { ChangedPackage, PendingUpdate } from '../drivers/types.js';
+import type { ExceptionStore } from '../exceptions/store.js';
+import type { ExceptedPackage, PackageException } from '../exceptions/types.js';
 import type { GuestPolicy } from '../policy/types.js';
 import type { ProxmoxClient } from '../proxmox/client.js';
 import type { Guest } from '../proxmox/inventory.js';
@@ -25,6 +27,8 @@ export interface EngineServices {
   config: Config;
   client: ProxmoxClient;
   store: StateStore;
+  /** Package exceptions (absent: none apply). */
+  exceptions?: ExceptionStore;
   /** The node this daemon runs on (pct reaches only containers there). */
   node: string;
   now?: () => Date;
@@ -56,6 +60,8 @@ export interface GuestPlan {
   security_updates: number;
   packages: PendingUpdate[];
   exclusions: string[];
+  /** Pending updates left alone because of a package exception, each with its reason. */
+  excepted: ExceptedPackage[];
   dry_run: boolean;
   security_only: boolean;
   protection: 'snapshot' | 'none';
@@ -101,6 +107,7 @@ export interface GuestResult {
   packages?: PendingUpdate[];
   changed?: ChangedPackage[];
   exclusions?: string[];
+  excepted?: ExceptedPackage[];
   reboot_required?: boolean;
   reboot_packages?: string[];
   conffiles_pending?: string[];
@@ -136,4 +143,6 @@ export interface Target {
   policy: GuestPolicy;
   transport: string | null;
   skip_reason: string | null;
+  /** The package exceptions that apply to the guest now. */
+  exceptions?: PackageException[];
 }

@@ -310,4 +310,52 @@ describe('HTTPS API with Proxmox tickets, tokens and privileges', () => {
     await call('PUT', '/settings', { ticket: dave, body: { set: { metrics_localhost: 'no' } } });
     assert.equal((await call('GET', '/metrics')).status, 401);
   });
+
+  it('exceptions: changed with VM.Config.Options on the target, read with VM.Audit, each change audited', async () => {
+    const [alice, bob] = [env.sim.ticketFor('alice@pve'), env.sim.ticketFor('bob@pve')];
+    const body = (target: string) => ({ target, package: 'demo-tool', reason: 'vendor bug' });
+    const denied = await call('POST', '/exceptions', { ticket: alice, body: body('171') });
+    assert.equal(denied.status, 403, denied.text);
+    assert.equal(denied.json.error.message, 'permission denied - missing VM.Config.Options on /vms/171');
+    const made = await call('POST', '/exceptions', { ticket: bob, body: body('171') });
+    assert.equal(made.status, 201, made.text);
+    const id = made.json.data.id as string;
+    assert.equal(made.json.data.created_by, 'bob@pve');
+    for (const [target, path] of [
+      ['173', '/vms/173'],
+      ['tag:demo', '/vms'],
+    ]) {
+      const r = await call('POST', '/exceptions', { ticket: bob, body: body(target!) });
+      assert.equal(r.status, 403, `${target}: ${r.text}`);
+      assert.equal(r.json.error.message, `permission denied - missing VM.Config.Options on ${path}`);
+    }
+    const pool = await call('POST', '/exceptions', { ticket: bob, body: body('pool:web') });
+    assert.equal(pool.status, 201, 'the pool itself is bob’s');
+    const root = await call('POST', '/exceptions', { token: env.token, body: body('173') });
+    assert.equal(root.status, 201, root.text);
+    const seen = async (ticket: { ticket: string; csrf?: string }) =>
+      ((await call('GET', '/exceptions', { ticket })).json.data as { target: string }[]).map((e) => e.target);
+    assert.deepEqual(await seen(alice), ['171', 'pool:web'], 'not 173: no VM.Audit there');
+    assert.deepEqual(await seen(env.sim.ticketFor('carol@pve')), ['171', 'pool:web', '173']);
+    const upd = await call('PUT', `/exceptions/${id}`, { ticket: alice, body: { active: false } });
+    assert.equal(upd.status, 403);
+    const del = await call('DELETE', `/exceptions/${id}`, { ticket: bob });
+    assert.equal(del.status, 200, del.text);
+    const audit = JSON.parse((await env.cli('--output-format', 'json', 'audit', '--action', 'exception.*')).out) as {
+      user: string;
+      action: string;
+      target: string;
+      outcome: string;
+    }[];
+    assert.deepEqual(audit.map((a) => [a.user, a.action, a.target, a.outcome]).reverse(), [
+      ['alice@pve', 'exception.create', '171', 'forbidden'],
+      ['bob@pve', 'exception.create', '171', 'ok'],
+      ['bob@pve', 'exception.create', '173', 'forbidden'],
+      ['bob@pve', 'exception.create', 'tag:demo', 'forbidden'],
+      ['bob@pve', 'exception.create', 'pool:web', 'ok'],
+      [env.token.split('=')[0], 'exception.create', '173', 'ok'],
+      ['alice@pve', 'exception.update', `exception:${id}`, 'forbidden'],
+      ['bob@pve', 'exception.delete', `exception:${id}`, 'ok'],
+    ]);
+  });
 });

@@ -1,3 +1,4 @@
+import { exceptedUpdates } from '../../exceptions/match.js';
 import { done, type Stage } from '../context.js';
 
 /** Refreshes the package lists and lists the pending updates; a dry run stops here. */
@@ -7,9 +8,23 @@ export const updates: Stage = {
     const { driver, driverCtx } = ctx;
     await driver!.refresh(driverCtx!);
     const all = await driver!.listUpdates(driverCtx!, { exclude: ctx.exclude });
+    ctx.result.exclusions = ctx.exclude.filter((name) => all.some((u) => u.package === name));
+    // package exceptions: the matching pending updates join the run's exclusions (held during the
+    // upgrade like them, so an admin's own holds stay as they are)
+    const excepted = exceptedUpdates(
+      ctx.target.exceptions ?? [],
+      all.filter((u) => !ctx.exclude.includes(u.package)),
+    );
+    if (excepted.length > 0) {
+      ctx.exclude = [...ctx.exclude, ...excepted.map((e) => e.package)];
+      ctx.result.excepted = excepted;
+      for (const e of excepted)
+        ctx.log(
+          `${e.package} ${e.current_version ?? '(new)'} -> ${e.new_version} kept back by exception ${e.exception}: ${e.reason}${e.expires_at ? ` (until ${e.expires_at})` : ''}`,
+        );
+    }
     ctx.updates = all.filter((u) => !ctx.exclude.includes(u.package) && (!ctx.securityOnly || u.security));
     ctx.result.packages = ctx.updates;
-    ctx.result.exclusions = ctx.exclude.filter((name) => all.some((u) => u.package === name));
     if (ctx.updates.length === 0) {
       const reason = ctx.securityOnly && all.length > 0 ? 'no security updates' : 'nothing to update';
       return { status: 'halt', outcome: 'up-to-date', reason };
