@@ -3,13 +3,26 @@ import type { ScheduleDef } from './types.js';
 
 /**
  * "At most one active schedule per target", kept deliberately simple: two schedules overlap when both are
- * enabled and their selectors are equal after normalization (terms trimmed, empty ones dropped, sorted,
- * deduplicated). Selectors that merely intersect (`tag:web` and `node:pve1` may name the same guest) are
- * not compared here: that needs the live inventory, which the rollout's own guest lock covers at run time.
+ * enabled and their selectors are equal after normalization (split into words on whitespace and commas,
+ * as `parseSelector` in daemon/proxmox/selectors.ts does; sorted; deduplicated). Selectors that merely
+ * intersect (`tag:web` and `node:pve1` may name the same guest) are not compared here: that needs the live
+ * inventory, which the rollout's own guest lock covers at run time.
  */
 export function normalizeSelector(selector: readonly string[]): string[] {
-  const terms = selector.map((t) => t.trim()).filter((t) => t !== '');
-  return [...new Set(terms)].sort();
+  return [...new Set(selector.flatMap(words))].sort();
+}
+
+function words(text: string): string[] {
+  const out: string[] = [];
+  let word = '';
+  for (const ch of text) {
+    if (ch === ',' || ch.trim() === '') {
+      if (word !== '') out.push(word);
+      word = '';
+    } else word += ch;
+  }
+  if (word !== '') out.push(word);
+  return out;
 }
 
 /** The enabled schedule (other than `candidate` itself, by id) that already targets `candidate`'s selector. */

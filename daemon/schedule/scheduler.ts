@@ -32,7 +32,11 @@ import { windowEnd } from './window.js';
 export { isInWindow, windowEnd } from './window.js';
 
 export interface SchedulerServices {
-  /** Starts the run for an occurrence inside its window. Must not block; a rejection is logged. */
+  /**
+   * Starts the run for an occurrence inside its window; the state already records it as fired. Called from
+   * a node-schedule timer, and also synchronously from `start()` and `rearm()` for a catch-up. Must not
+   * block; a throw or rejection is logged.
+   */
   onFire(def: ScheduleDef, info: FireInfo): void | Promise<void>;
   /** An occurrence (or a gap of them) was not run; the state already holds it. */
   onMissed(def: ScheduleDef, missed: MissedRun): void;
@@ -55,6 +59,8 @@ export class Scheduler {
   readonly #clock: Clock;
   readonly #jobs = new Map<string, schedule.Job>();
   readonly #states = new Map<string, ScheduleState>();
+  /** The enabled schedules with a valid rule, fixed at `start()`. */
+  #active: ScheduleDef[] = [];
   #watch: ClockWatch | undefined;
 
   constructor(defs: readonly ScheduleDef[], services: SchedulerServices, options: SchedulerOptions = {}) {
@@ -68,7 +74,8 @@ export class Scheduler {
   start(states: Readonly<Record<string, ScheduleState>> = {}): void {
     if (this.#watch !== undefined) return;
     for (const def of this.#defs) this.#states.set(def.id, cloneState(states[def.id]));
-    for (const def of this.#active()) this.#arm(def);
+    this.#active = this.#defs.filter((def) => def.enabled && this.#isValid(def));
+    for (const def of this.#active) this.#arm(def);
     this.#catchUp('the daemon was not running');
     this.#watch = new ClockWatch(this.#clock, (step) => this.#onClockStep(step), {
       intervalMs: this.#options.clockCheckMs,
@@ -85,11 +92,15 @@ export class Scheduler {
     this.#jobs.clear();
   }
 
-  /** Cancels and re-arms every job from the current wall clock, then fires or records what was skipped. */
+  /**
+   * Cancels and re-arms every job from the current wall clock, then fires or records what was skipped.
+   * Does nothing unless started.
+   */
   rearm(reason: string): void {
+    if (this.#watch === undefined) return;
     for (const job of this.#jobs.values()) job.cancel();
     this.#jobs.clear();
-    for (const def of this.#active()) this.#arm(def);
+    for (const def of this.#active) this.#arm(def);
     this.#catchUp(reason);
   }
 
@@ -99,14 +110,15 @@ export class Scheduler {
     return state === undefined ? undefined : cloneState(state);
   }
 
+  /** Copies of every schedule's state, by id, for persisting (e.g. at `stop()`). */
+  states(): Record<string, ScheduleState> {
+    return Object.fromEntries([...this.#states].map(([id, state]) => [id, cloneState(state)]));
+  }
+
   /** When the job will fire next, as node-schedule has it armed. */
   nextRun(id: string): Date | undefined {
     const next = this.#jobs.get(id)?.nextInvocation();
     return next ? new Date(next.getTime()) : undefined;
-  }
-
-  #active(): ScheduleDef[] {
-    return this.#defs.filter((def) => def.enabled && this.#isValid(def));
   }
 
   #isValid(def: ScheduleDef): boolean {
@@ -159,7 +171,7 @@ export class Scheduler {
   /** For each active schedule: the latest unhandled occurrence up to now runs if its window is open, else is missed. */
   #catchUp(reason: string): void {
     const now = new Date(this.#clock.now());
-    for (const def of this.#active()) {
+    for (const def of this.#active) {
       const state = this.#stateOf(def.id);
       const gap = occurrenceGap(def.cron, tzOf(def), handledUpTo(def, state), now, MISSED_COUNT_CAP);
       if (gap === undefined) continue;

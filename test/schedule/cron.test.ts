@@ -47,7 +47,10 @@ describe('cron validation', () => {
   });
 
   test('refuses an unknown time zone', () => {
-    assert.throws(() => validateCron('0 2 * * 6', 'Mars/Olympus'), /unable to use time zone "Mars\/Olympus" - not an IANA zone/);
+    assert.throws(
+      () => validateCron('0 2 * * 6', 'Mars/Olympus'),
+      /unable to use time zone "Mars\/Olympus" - not an IANA zone/,
+    );
   });
 });
 
@@ -91,14 +94,26 @@ describe('next occurrences', () => {
   });
 
   test('occurrenceGap: latest, previous and count in (after, upTo]; upTo is inclusive', () => {
-    const gap = occurrenceGap('0 3 * * *', 'UTC', new Date('2026-01-01T03:00:00Z'), new Date('2026-01-04T03:00:00Z'), 100);
+    const gap = occurrenceGap(
+      '0 3 * * *',
+      'UTC',
+      new Date('2026-01-01T03:00:00Z'),
+      new Date('2026-01-04T03:00:00Z'),
+      100,
+    );
     assert.deepEqual(gap && { ...gap, latest: gap.latest.toISOString(), previous: gap.previous?.toISOString() }, {
       latest: '2026-01-04T03:00:00.000Z',
       previous: '2026-01-03T03:00:00.000Z',
       count: 3,
     });
-    assert.equal(occurrenceGap('0 3 * * *', 'UTC', new Date('2026-01-04T03:00:00Z'), new Date('2026-01-05T02:59:59Z'), 100), undefined);
-    assert.equal(occurrenceGap('* * * * *', 'UTC', new Date('2026-01-01T00:00:00Z'), new Date('2026-02-01T00:00:00Z'), 100)?.count, 100);
+    assert.equal(
+      occurrenceGap('0 3 * * *', 'UTC', new Date('2026-01-04T03:00:00Z'), new Date('2026-01-05T02:59:59Z'), 100),
+      undefined,
+    );
+    assert.equal(
+      occurrenceGap('* * * * *', 'UTC', new Date('2026-01-01T00:00:00Z'), new Date('2026-02-01T00:00:00Z'), 100)?.count,
+      100,
+    );
   });
 
   test('we parse with the very cron-parser copy node-schedule uses', () => {

@@ -20,6 +20,7 @@ const timers = mock.timers as unknown as MockTimers20;
 export class FakeClock implements Clock {
   readonly #mockDate: DateConstructor;
   #wallOffset = 0;
+  #installed = true;
 
   private constructor(mockDate: DateConstructor) {
     this.#mockDate = mockDate;
@@ -37,12 +38,19 @@ export class FakeClock implements Clock {
       static override now(): number {
         return base.now() + clock.#wallOffset;
       }
+      // the mock Date constructor returns native Date objects; cron-parser checks `instanceof Date`
+      static override [Symbol.hasInstance](value: unknown): boolean {
+        return value instanceof base;
+      }
     }
     globalThis.Date = SteppedDate as DateConstructor;
     return clock;
   }
 
+  /** Puts the real timers and `Date` back; a second call does nothing. */
   uninstall(): void {
+    if (!this.#installed) return;
+    this.#installed = false;
     globalThis.Date = this.#mockDate;
     timers.reset();
   }

@@ -1,7 +1,10 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import schedule from 'node-schedule';
 import type { Logger } from '../../daemon/core/logger.js';
-import type { FakeClock } from './fake-clock.js';
-import type { FireInfo, MissedRun, ScheduleDef } from '../../daemon/schedule/types.js';
 import type { SchedulerServices } from '../../daemon/schedule/scheduler.js';
+import type { FireInfo, MissedRun, ScheduleDef } from '../../daemon/schedule/types.js';
+import type { FakeClock } from './fake-clock.js';
 
 export function def(overrides: Partial<ScheduleDef> = {}): ScheduleDef {
   return {
@@ -13,7 +16,7 @@ export function def(overrides: Partial<ScheduleDef> = {}): ScheduleDef {
     window_minutes: 60,
     enabled: true,
     created_by: 'root@pam',
-    created_at: '2025-12-01T00:00:00.000Z',
+    created_at: '2025-12-31T12:00:00.000Z',
     ...overrides,
   };
 }
@@ -50,4 +53,13 @@ export function recorder(clock: FakeClock) {
 /** `scheduled_for → fired at (late)` lines, for compact assertions. */
 export function fires(fired: readonly Fired[]): string[] {
   return fired.map((f) => `${f.id} ${f.scheduled_for.toISOString()} at ${f.at}`);
+}
+
+/** node-schedule's module-global queue of armed invocations (each holds one timer while first in line). */
+const pending: unknown[] = createRequire(import.meta.url)('node-schedule/lib/Invocation.js')._invocations;
+
+/** After `stop()`: no job registered and no invocation (hence no timer) left in node-schedule. */
+export function assertNoJobsLeft(): void {
+  assert.deepEqual(Object.keys(schedule.scheduledJobs), []);
+  assert.equal(pending.length, 0);
 }
