@@ -19,6 +19,8 @@ import type { EngineServices } from './engine/types.js';
 import { ExceptionStore } from './exceptions/store.js';
 import { RequestHistogram } from './metrics/metrics.js';
 import { ProxmoxClient } from './proxmox/client.js';
+import { RolloutManager } from './rollouts/manager.js';
+import { RolloutStore } from './rollouts/store.js';
 import { StateStore } from './store/state.js';
 import { StateDirLock } from './store/state-lock.js';
 import { VERSION } from './version.js';
@@ -46,6 +48,7 @@ export class Daemon {
   private watchdog: NodeJS.Timeout | undefined;
   private client: ProxmoxClient | undefined;
   private engine: Engine | undefined;
+  private rollouts: RolloutManager | undefined;
   private forced: (() => void) | undefined;
   private readonly forceRequested = new Promise<void>((resolve) => {
     this.forced = resolve;
@@ -89,6 +92,10 @@ export class Daemon {
       const svc: EngineServices = { config: this.cfg, client: this.client, store, exceptions, node: s.node };
       this.engine = new Engine(svc, (line) => this.log.warn(line));
       await this.engine.start((line) => this.log.warn(line));
+      const rolloutStore = new RolloutStore(this.cfg.state_dir);
+      await rolloutStore.start();
+      this.rollouts = new RolloutManager(svc, this.engine, rolloutStore, (line) => this.log.warn(line));
+      await this.rollouts.start();
       this.audit = new AuditLog(this.cfg.log_dir, {
         maxBytes: this.cfg.audit_max_mb * 1024 * 1024,
         keep: this.cfg.audit_keep,
@@ -96,7 +103,11 @@ export class Daemon {
       const requests = new RequestHistogram();
       const shared = { audit: this.audit, requests };
       this.server = await listenOnSocket(
-        createApp(this.engine, svc, VERSION, { ...shared, ...this.settingsRoutes(ROOT_SOCKET) }),
+        createApp(this.engine, svc, VERSION, {
+          ...shared,
+          rollouts: this.rollouts,
+          ...this.settingsRoutes(ROOT_SOCKET),
+        }),
         this.cfg.socket,
       );
       this.nodes = [s.node];
@@ -145,6 +156,7 @@ export class Daemon {
         }),
       ],
       nodeWide: unless(localMetrics, requireRoot('audit')),
+      ...(this.rollouts ? { rollouts: this.rollouts } : {}),
       ...this.settingsRoutes({ read: requireRoot('audit'), write: requireRoot('settings') }),
     });
     try {

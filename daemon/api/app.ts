@@ -3,16 +3,17 @@ import { z } from 'zod';
 import type { AuditLog } from '../audit/audit-log.js';
 import { auditMutations, connectionCaller, registerAuditRoutes } from '../audit/middleware.js';
 import { isPvepatchError, PvepatchError } from '../core/errors.js';
-import { escapeDeep } from '../core/escape.js';
 import { checkAgent, ensureAgent } from '../engine/agent-ops.js';
 import type { Authorize, Engine } from '../engine/engine.js';
-import type { RunEvent } from '../engine/events.js';
 import { mapLimit } from '../engine/pool.js';
 import { resolveTargets } from '../engine/targets.js';
 import type { EngineServices, Target } from '../engine/types.js';
 import { RequestHistogram, registerMetricsRoute, requestTimer } from '../metrics/metrics.js';
+import type { RolloutManager } from '../rollouts/manager.js';
+import { streamEvents } from './events-stream.js';
 import { registerExceptionRoutes } from './exceptions.js';
 import { HTTP_STATUS } from './http-status.js';
+import { registerRolloutRoutes } from './rollouts.js';
 import { registerSettingsRoutes, type SettingsRoutes } from './settings.js';
 
 const Selector = z.array(z.string().max(200)).max(1000);
@@ -79,6 +80,8 @@ export interface AppOptions {
   nodeWide?: RequestHandler;
   /** Middleware in front of the routes (authentication, CORS, headers, rate limits). */
   front?: RequestHandler[];
+  /** The daemon's rollouts (absent: no such routes). */
+  rollouts?: RolloutManager;
   /** GET/PUT /settings with this listener's guards (the daemon's config; absent: no such routes). */
   settings?: SettingsRoutes;
 }
@@ -104,6 +107,14 @@ export function createApp(
   if (opts.audit) registerAuditRoutes(r, opts.audit);
   if (opts.settings) registerSettingsRoutes(r, opts.settings);
   if (svc.exceptions) registerExceptionRoutes(r, svc.exceptions, access);
+  if (opts.rollouts)
+    registerRolloutRoutes(r, {
+      engine,
+      svc,
+      rollouts: opts.rollouts,
+      access,
+      ...(opts.nodeWide ? { nodeWide: opts.nodeWide } : {}),
+    });
   registerMetricsRoute(r, {
     version,
     runs: () => svc.store.runs,
@@ -159,7 +170,13 @@ export function createApp(
   r.post('/runs/:id/cancel', (req, res) => {
     res.json({ data: engine.cancel(req.params.id!, access.caller(req, res).user) });
   });
-  r.get('/runs/:id/events', (req, res) => streamEvents(engine, req, res));
+  r.get('/runs/:id/events', (req, res) => {
+    const id = String(req.params.id);
+    const run = engine.getRun(id);
+    if (!run) throw new PvepatchError('not-found', `no run '${id}' - see 'pvepatch runs'`);
+    // ended long ago (its history is gone): the final state from the store
+    streamEvents(engine.events, req, res, id, () => ({ type: 'run-finished', run: engine.getRun(id) ?? run }));
+  });
   r.get('/runs/:id/report', async (req, res) => {
     res.json({ data: await engine.readReport(req.params.id!) });
   });
@@ -172,39 +189,6 @@ export function createApp(
   app.use((req, _res, next) => next(new PvepatchError('not-found', `no such API path '${req.method} ${req.path}'`)));
   app.use(errorHandler);
   return app;
-}
-
-/**
- * Server-Sent Events of one run: its history (after `Last-Event-ID`), then live until the run
- * finishes; a comment every 15 s keeps proxies from closing an idle stream.
- */
-function streamEvents(engine: Engine, req: Request, res: Response): void {
-  const id = String(req.params.id);
-  const run = engine.getRun(id);
-  if (!run) throw new PvepatchError('not-found', `no run '${id}' - see 'pvepatch runs'`);
-  res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
-  res.flushHeaders();
-  const after = Number(req.get('last-event-id') ?? 0) || 0;
-  let finished = false;
-  const send = (e: RunEvent & { seq: number }) => {
-    res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(escapeDeep(e))}\n\n`);
-    if (e.type === 'run-finished') {
-      finished = true;
-      res.end();
-    }
-  };
-  const sub = engine.events.subscribe(id, send, after);
-  if (finished) return;
-  if (sub.ended) {
-    // ended long ago (its history is gone): the final state from the store
-    send({ type: 'run-finished', run: engine.getRun(id) ?? run, seq: after + 1 });
-    return;
-  }
-  const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-  res.on('close', () => {
-    clearInterval(beat);
-    sub.close();
-  });
 }
 
 function errorHandler(err: unknown, _req: Request, res: Response, _next: NextFunction): void {

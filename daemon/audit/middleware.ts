@@ -49,6 +49,8 @@ export function actionOf(
   if (m === 'POST' && route === '/plan') return 'plan.refresh';
   if (m === 'POST' && route === '/agent/:action') return `agent.${params.action === 'ensure' ? 'ensure' : 'check'}`;
   if ((m === 'PUT' || m === 'PATCH' || m === 'POST') && route?.startsWith('/settings')) return 'settings.change';
+  if (m === 'POST' && route === '/rollouts') return 'rollout.start';
+  if (m === 'POST' && route?.startsWith('/rollouts/:id/')) return `rollout.${route.slice('/rollouts/:id/'.length)}`;
   if (m === 'POST' && route === '/exceptions') return 'exception.create';
   if (m === 'PUT' && route === '/exceptions/:id') return 'exception.update';
   if (m === 'DELETE' && route === '/exceptions/:id') return 'exception.delete';
@@ -71,6 +73,10 @@ const KNOWN_PATHS: [RegExp, string][] = [
   [/\/agent\/(?<action>[^/]+)$/, '/agent/:action'],
   [/\/settings$/, '/settings'],
   [/\/exceptions$/, '/exceptions'],
+  [/\/rollouts$/, '/rollouts'],
+  [/\/rollouts\/(?<id>[^/]+)\/pause$/, '/rollouts/:id/pause'],
+  [/\/rollouts\/(?<id>[^/]+)\/resume$/, '/rollouts/:id/resume'],
+  [/\/rollouts\/(?<id>[^/]+)\/cancel$/, '/rollouts/:id/cancel'],
   [/\/exceptions\/(?<id>[^/]+)$/, '/exceptions/:id'],
   [/\/settings\/[^/]*$/, '/settings'],
 ];
@@ -103,8 +109,9 @@ export function paramsOf(req: Request): Record<string, string> {
 /** What a request acts on: its run id, its selector or vmids, else the request path. */
 export function targetOf(req: Request): string {
   const params = paramsOf(req);
-  const exception = (req.originalUrl ?? req.url).includes('/exceptions');
-  if (params.id) return `${exception ? 'exception' : 'run'}:${params.id}`;
+  const url = req.originalUrl ?? req.url;
+  const kind = url.includes('/exceptions') ? 'exception' : url.includes('/rollouts') ? 'rollout' : 'run';
+  if (params.id) return `${kind}:${params.id}`;
   const body = req.body as Record<string, unknown> | undefined;
   if (body && typeof body === 'object') {
     for (const key of ['selector', 'vmids', 'vmid', 'target']) {

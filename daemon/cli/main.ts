@@ -19,6 +19,7 @@ import { EXIT, exitCodeForError, exitCodeForReport } from './exit-codes.js';
 import { type OutputFormat, render } from './format.js';
 import { LineFollower, type RunFollower } from './line-follower.js';
 import { type Terminal, terminalProgress } from './progress.js';
+import { addRolloutCommand, rolloutFollower } from './rollouts.js';
 import { addSettingsCommand } from './settings.js';
 import { agentText, fleetText, guestsText, planText, reportText, runsText } from './views.js';
 
@@ -247,6 +248,21 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   addAuditCommand(program, { api, print });
   addSettingsCommand(program, { api, print });
   addExceptionCommand(program, { api, print });
+  addRolloutCommand(program, {
+    api,
+    print,
+    out,
+    follow: (id, quiet) =>
+      follow(api(), id, rolloutFollower(follower(quiet)), `/rollouts/${encodeURIComponent(id)}/events`),
+    interrupted: (id) => {
+      const ro = escapeControls(id);
+      io.err(
+        `rollout ${ro} continues in the daemon; 'pvepatch rollout follow ${ro}' to follow it again, 'pvepatch rollout pause ${ro}' to stop after its current group`,
+      );
+      setExit(EXIT.interrupted);
+    },
+    setExit,
+  });
   program
     .command('status')
     .argument('[selector...]')
@@ -276,13 +292,18 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
  * Follows a run's event stream until it ends, handing each event to `to`. Ctrl-C stops only the
  * following (the run goes on in the daemon): then 'interrupted'.
  */
-async function follow(client: ApiClient, id: string, to: RunFollower): Promise<'ended' | 'interrupted'> {
+async function follow(
+  client: ApiClient,
+  id: string,
+  to: RunFollower,
+  path = `/runs/${encodeURIComponent(id)}/events`,
+): Promise<'ended' | 'interrupted'> {
   const stop = new AbortController();
   const onSigint = () => stop.abort();
   const stopped = new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve()));
   process.on('SIGINT', onSigint);
   try {
-    const stream = client.events(`/runs/${encodeURIComponent(id)}/events`, (t, d) => to.event(t, d), stop.signal);
+    const stream = client.events(path, (t, d) => to.event(t, d), stop.signal);
     await Promise.race([
       stream.catch((err: unknown) => {
         if (!stop.signal.aborted) throw err;

@@ -187,6 +187,11 @@ export class Engine {
     return { ...summary };
   }
 
+  /** Whether SIGTERM asked the engine to stop (no new run starts). */
+  get stopping(): boolean {
+    return this.stopRequested;
+  }
+
   /** Resolves when the run has ended (immediately for finished runs). */
   async waitRun(id: string): Promise<void> {
     await this.active.get(id)?.work.catch(() => {});

@@ -11,7 +11,20 @@ export type RunEvent =
   | { type: 'stage'; vmid: number; stage: string }
   | { type: 'log'; vmid: number | null; line: string }
   | { type: 'guest-result'; result: GuestResult }
-  | { type: 'run-finished'; run: RunSummary };
+  | { type: 'run-finished'; run: RunSummary }
+  | { type: 'rollout'; rollout: RolloutView; what: string }
+  | { type: 'rollout-halted'; rollout: RolloutView; failures: { vmid: number; outcome: string; reason: string }[] }
+  | { type: 'rollout-finished'; rollout: RolloutView };
+
+/** What rollout events carry of the rollout (its guests' outcomes are in the guest-result events). */
+export interface RolloutView {
+  id: string;
+  state: string;
+  group: number;
+  groups: number;
+  runs: string[];
+  note?: string;
+}
 
 export type Listener = (e: RunEvent & { seq: number }) => void;
 
@@ -48,12 +61,19 @@ export class RunEvents {
     for (const l of c.listeners) l(ev);
   }
 
+  /** Starts a channel afresh (a rollout resumed after its stream ended). */
+  reset(id: string): void {
+    this.channels.delete(id);
+  }
+
   /** The run's last event was sent; history stays a minute for late subscribers. */
   end(id: string): void {
     const c = this.channel(id);
     c.ended = true;
     for (const l of c.listeners) c.listeners.delete(l);
-    setTimeout(() => this.channels.delete(id), KEEP_AFTER_END_MS).unref();
+    setTimeout(() => {
+      if (this.channels.get(id) === c) this.channels.delete(id);
+    }, KEEP_AFTER_END_MS).unref();
   }
 
   /**

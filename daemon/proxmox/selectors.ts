@@ -91,3 +91,14 @@ export function selectGuests(sel: Selector, guests: readonly Guest[]): Guest[] {
   }
   return guests.filter((g) => sel.include.some((t) => matches(t, g)) && !sel.exclude.some((t) => matches(t, g)));
 }
+
+/**
+ * The guests a selector picks, in the selector's order: those matching its first term first, then
+ * the second's, and so on (by vmid within a term); so `105 101 tag:web` starts with 105.
+ */
+export function selectInOrder(sel: Selector, guests: readonly Guest[]): Guest[] {
+  const picked = selectGuests(sel, guests);
+  const rank = (g: Guest) => sel.include.findIndex((t) => matches(t, g));
+  const explicit = (g: Guest) => sel.explicitIds.indexOf(g.vmid);
+  return [...picked].sort((a, b) => rank(a) - rank(b) || explicit(a) - explicit(b) || a.vmid - b.vmid);
+}

@@ -1,0 +1,60 @@
+import type { GuestOutcome } from '../store/state.js';
+
+/**
+ * A rollout: many guests patched under one policy, a canary group first, then batches, halting
+ * when failures pass a threshold. Each group is one run; the rollout is the object that ties them.
+ */
+export type RolloutState = 'running' | 'paused' | 'halted' | 'cancelled' | 'completed';
+
+export interface RolloutOptions {
+  selector: string[];
+  /** Tags whose guests go first, in this order (the rest keep the selector's order). */
+  tag_order: string[];
+  canary: number;
+  batch: number;
+  /** Halt once more guests than this failed (count), or more than this share of the guests done (percent). */
+  max_failures: { count: number } | { percent: number };
+  exclude: string[];
+  security_only: boolean;
+  reboot?: 'never' | 'if-required' | 'always';
+  on_failure?: 'keep' | 'rollback';
+}
+
+export interface RolloutGuest {
+  vmid: number;
+  name: string;
+  /** 0 is the canary group. */
+  group: number;
+  outcome?: GuestOutcome;
+  reason?: string;
+  run_id?: string;
+}
+
+export interface Rollout {
+  id: string;
+  state: RolloutState;
+  options: RolloutOptions;
+  guests: RolloutGuest[];
+  /** The group running now or to run next. */
+  group: number;
+  groups: number;
+  runs: string[];
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  ended_at?: string;
+  /** Why it is paused, halted or cancelled. */
+  note?: string;
+  halt?: { failures: { vmid: number; outcome: string; reason: string }[] };
+}
+
+/** A guest counts as failed when its patch, reboot or checks failed (rolled back or not). */
+export const FAILED: ReadonlySet<string> = new Set(['failed', 'rolled-back']);
+/**
+ * Whether a guest is done for the rollout: it has an outcome from its group's run (refused and
+ * skipped guests too: the run said why). A guest without one, or interrupted by a daemon stop, is
+ * patched again when the rollout resumes.
+ */
+export function isDone(outcome: string | undefined): boolean {
+  return outcome !== undefined && outcome !== 'interrupted';
+}
