@@ -21,6 +21,7 @@ import { RequestHistogram } from './metrics/metrics.js';
 import { ProxmoxClient } from './proxmox/client.js';
 import { RolloutManager } from './rollouts/manager.js';
 import { RolloutStore } from './rollouts/store.js';
+import { ScheduleService } from './schedule/service.js';
 import { StateStore } from './store/state.js';
 import { StateDirLock } from './store/state-lock.js';
 import { VERSION } from './version.js';
@@ -49,6 +50,7 @@ export class Daemon {
   private client: ProxmoxClient | undefined;
   private engine: Engine | undefined;
   private rollouts: RolloutManager | undefined;
+  private schedules: ScheduleService | undefined;
   private forced: (() => void) | undefined;
   private readonly forceRequested = new Promise<void>((resolve) => {
     this.forced = resolve;
@@ -96,6 +98,8 @@ export class Daemon {
       await rolloutStore.start();
       this.rollouts = new RolloutManager(svc, this.engine, rolloutStore, (line) => this.log.warn(line));
       await this.rollouts.start();
+      this.schedules = new ScheduleService(this.cfg.state_dir, this.engine, this.rollouts, this.log);
+      await this.schedules.start();
       this.audit = new AuditLog(this.cfg.log_dir, {
         maxBytes: this.cfg.audit_max_mb * 1024 * 1024,
         keep: this.cfg.audit_keep,
@@ -106,6 +110,7 @@ export class Daemon {
         createApp(this.engine, svc, VERSION, {
           ...shared,
           rollouts: this.rollouts,
+          schedules: { service: this.schedules },
           ...this.settingsRoutes(ROOT_SOCKET),
         }),
         this.cfg.socket,
@@ -122,6 +127,8 @@ export class Daemon {
     this.startWatchdog();
     void this.checkApi();
     void this.engine.maintenance.kick();
+    // after READY: a catch-up (a run missed while down, its window still open) may fire at once
+    this.schedules?.arm();
   }
 
   /**
@@ -157,6 +164,9 @@ export class Daemon {
       ],
       nodeWide: unless(localMetrics, requireRoot('audit')),
       ...(this.rollouts ? { rollouts: this.rollouts } : {}),
+      ...(this.schedules
+        ? { schedules: { service: this.schedules, read: requireRoot('audit'), write: requireRoot('settings') } }
+        : {}),
       ...this.settingsRoutes({ read: requireRoot('audit'), write: requireRoot('settings') }),
     });
     try {
@@ -214,6 +224,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     const engine = this.engine;
+    this.schedules?.stop();
     if (engine) {
       engine.requestStop();
       notifySystemd('STOPPING=1');

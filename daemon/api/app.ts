@@ -14,6 +14,7 @@ import { streamEvents } from './events-stream.js';
 import { registerExceptionRoutes } from './exceptions.js';
 import { HTTP_STATUS } from './http-status.js';
 import { registerRolloutRoutes } from './rollouts.js';
+import { registerScheduleRoutes, type ScheduleRoutes } from './schedules.js';
 import { registerSettingsRoutes, type SettingsRoutes } from './settings.js';
 
 const Selector = z.array(z.string().max(200)).max(1000);
@@ -80,6 +81,8 @@ export interface AppOptions {
   nodeWide?: RequestHandler;
   /** Middleware in front of the routes (authentication, CORS, headers, rate limits). */
   front?: RequestHandler[];
+  /** The daemon's schedules with this listener's guards (absent: no such routes). */
+  schedules?: ScheduleRoutes;
   /** The daemon's rollouts (absent: no such routes). */
   rollouts?: RolloutManager;
   /** GET/PUT /settings with this listener's guards (the daemon's config; absent: no such routes). */
@@ -107,6 +110,7 @@ export function createApp(
   if (opts.audit) registerAuditRoutes(r, opts.audit);
   if (opts.settings) registerSettingsRoutes(r, opts.settings);
   if (svc.exceptions) registerExceptionRoutes(r, svc.exceptions, access);
+  if (opts.schedules) registerScheduleRoutes(r, opts.schedules, (req, res) => access.caller(req, res).user);
   if (opts.rollouts)
     registerRolloutRoutes(r, {
       engine,

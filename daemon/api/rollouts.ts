@@ -5,34 +5,14 @@
  * caller must be allowed to run on every guest of the rollout).
  */
 import type { Request, RequestHandler, Response, Router } from 'express';
-import { z } from 'zod';
 import { PvepatchError } from '../core/errors.js';
 import type { Engine } from '../engine/engine.js';
 import { resolveTargets } from '../engine/targets.js';
 import type { EngineServices } from '../engine/types.js';
 import type { RolloutManager } from '../rollouts/manager.js';
-import type { RolloutOptions } from '../rollouts/types.js';
+import { RolloutStart, rolloutOptions } from '../rollouts/options.js';
 import type { Access } from './app.js';
 import { streamEvents } from './events-stream.js';
-
-const Threshold = z.union([
-  z.number().int().min(0).max(100_000),
-  z
-    .string()
-    .regex(/^\d{1,3}%$/, "a count (2) or a percentage ('10%')")
-    .refine((s) => Number(s.slice(0, -1)) <= 100, 'at most 100%'),
-]);
-const Start = z.strictObject({
-  selector: z.array(z.string().max(200)).min(1).max(1000),
-  canary: z.number().int().min(0).max(10_000).default(0),
-  batch: z.number().int().min(1).max(10_000).default(1),
-  max_failures: Threshold.default(0),
-  tag_order: z.array(z.string().max(64)).max(100).default([]),
-  exclude: z.array(z.string().max(200)).max(1000).default([]),
-  security_only: z.boolean().default(false),
-  reboot: z.enum(['never', 'if-required', 'always']).optional(),
-  on_failure: z.enum(['keep', 'rollback']).optional(),
-});
 
 export function registerRolloutRoutes(
   r: Router,
@@ -57,21 +37,8 @@ export function registerRolloutRoutes(
   };
 
   r.post('/rollouts', async (req, res) => {
-    const b = Start.parse(req.body ?? {});
-    const opts: RolloutOptions = {
-      selector: b.selector,
-      canary: b.canary,
-      batch: b.batch,
-      max_failures:
-        typeof b.max_failures === 'number'
-          ? { count: b.max_failures }
-          : { percent: Number(b.max_failures.slice(0, -1)) },
-      tag_order: b.tag_order,
-      exclude: b.exclude,
-      security_only: b.security_only,
-      ...(b.reboot ? { reboot: b.reboot } : {}),
-      ...(b.on_failure ? { on_failure: b.on_failure } : {}),
-    };
+    const { selector, not_after, ...policy } = RolloutStart.parse(req.body ?? {});
+    const opts = rolloutOptions(policy, selector, not_after ? new Date(not_after) : undefined);
     const ro = await rollouts.create(opts, access.caller(req, res), access.authorize(req, res, 'run'));
     res.status(202).json({ data: ro });
   });

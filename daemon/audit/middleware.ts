@@ -51,6 +51,9 @@ export function actionOf(
   if ((m === 'PUT' || m === 'PATCH' || m === 'POST') && route?.startsWith('/settings')) return 'settings.change';
   if (m === 'POST' && route === '/rollouts') return 'rollout.start';
   if (m === 'POST' && route?.startsWith('/rollouts/:id/')) return `rollout.${route.slice('/rollouts/:id/'.length)}`;
+  if (m === 'POST' && route === '/schedules') return 'schedule.create';
+  if (m === 'PUT' && route === '/schedules/:id') return 'schedule.update';
+  if (m === 'DELETE' && route === '/schedules/:id') return 'schedule.delete';
   if (m === 'POST' && route === '/exceptions') return 'exception.create';
   if (m === 'PUT' && route === '/exceptions/:id') return 'exception.update';
   if (m === 'DELETE' && route === '/exceptions/:id') return 'exception.delete';
@@ -74,6 +77,8 @@ const KNOWN_PATHS: [RegExp, string][] = [
   [/\/settings$/, '/settings'],
   [/\/exceptions$/, '/exceptions'],
   [/\/rollouts$/, '/rollouts'],
+  [/\/schedules$/, '/schedules'],
+  [/\/schedules\/(?<id>[^/]+)$/, '/schedules/:id'],
   [/\/rollouts\/(?<id>[^/]+)\/pause$/, '/rollouts/:id/pause'],
   [/\/rollouts\/(?<id>[^/]+)\/resume$/, '/rollouts/:id/resume'],
   [/\/rollouts\/(?<id>[^/]+)\/cancel$/, '/rollouts/:id/cancel'],
@@ -110,7 +115,13 @@ export function paramsOf(req: Request): Record<string, string> {
 export function targetOf(req: Request): string {
   const params = paramsOf(req);
   const url = req.originalUrl ?? req.url;
-  const kind = url.includes('/exceptions') ? 'exception' : url.includes('/rollouts') ? 'rollout' : 'run';
+  const kind = url.includes('/exceptions')
+    ? 'exception'
+    : url.includes('/rollouts')
+      ? 'rollout'
+      : url.includes('/schedules')
+        ? 'schedule'
+        : 'run';
   if (params.id) return `${kind}:${params.id}`;
   const body = req.body as Record<string, unknown> | undefined;
   if (body && typeof body === 'object') {

@@ -20,6 +20,7 @@ import { type OutputFormat, render } from './format.js';
 import { LineFollower, type RunFollower } from './line-follower.js';
 import { type Terminal, terminalProgress } from './progress.js';
 import { addRolloutCommand, rolloutFollower } from './rollouts.js';
+import { addScheduleCommand } from './schedules.js';
 import { addSettingsCommand } from './settings.js';
 import { agentText, fleetText, guestsText, planText, reportText, runsText } from './views.js';
 
@@ -248,6 +249,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   addAuditCommand(program, { api, print });
   addSettingsCommand(program, { api, print });
   addExceptionCommand(program, { api, print });
+  addScheduleCommand(program, { api, print });
   addRolloutCommand(program, {
     api,
     print,

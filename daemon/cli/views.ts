@@ -162,9 +162,12 @@ export function runsText(runs: RunRow[], page: { start: number; total: number })
       r.dry_run ? `${r.state} (dry run)` : r.state,
       r.started_at,
       r.ended_at ?? '-',
-      Object.entries(r.counts)
-        .map(([o, n]) => `${n} ${o}`)
-        .join(', ') || '-',
+      [
+        Object.entries(r.counts)
+          .map(([o, n]) => `${n} ${o}`)
+          .join(', ') || '-',
+        ...Object.entries(r.reboots ?? {}).map(([s, n]) => `${n} reboot ${s}`),
+      ].join('; '),
     ]),
   );
   const end = page.start + runs.length;

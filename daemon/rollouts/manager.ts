@@ -119,6 +119,7 @@ export class RolloutManager {
       throw new PvepatchError('input-invalid', `unable to resume rollout '${id}' - its current group is still running`);
     r.state = 'running';
     delete r.note;
+    delete r.options.not_after; // resumed by hand: the admin chose to go on now
     await this.store.save(r);
     this.engine.events.reset(id);
     this.engine.events.emit(id, { type: 'rollout', rollout: view(r), what: `resumed by ${meta.user}` });
@@ -188,6 +189,15 @@ export class RolloutManager {
       }
       if (this.engine.stopping) return; // the daemon stops: start() pauses it next time
       const o = r.options;
+      if (o.not_after && Date.now() >= Date.parse(o.not_after)) {
+        const left = r.guests.filter((g) => g.group >= 0 && !isDone(g.outcome)).length;
+        await this.stopAs(
+          r,
+          'paused',
+          `the maintenance window ended at ${o.not_after}; ${left} guest(s) not started ('pvepatch rollout resume ${r.id}' goes on outside the window)`,
+        );
+        return;
+      }
       const run = await this.engine.startRun(
         {
           selector: todo.map((g) => String(g.vmid)),

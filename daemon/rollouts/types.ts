@@ -18,6 +18,8 @@ export interface RolloutOptions {
   security_only: boolean;
   reboot?: 'never' | 'if-required' | 'always';
   on_failure?: 'keep' | 'rollback';
+  /** The end of the maintenance window it runs in: no group starts at or after it. */
+  not_after?: string;
 }
 
 export interface RolloutGuest {

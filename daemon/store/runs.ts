@@ -18,6 +18,8 @@ export interface RunRow {
   guest_count: number;
   /** Guests per outcome. */
   counts: Partial<Record<GuestOutcome, number>>;
+  /** Reboots per status (guests pvepatch rebooted or meant to). */
+  reboots?: Partial<Record<RebootStatus, number>>;
   error?: string;
 }
 
@@ -269,6 +271,8 @@ function rowOf(run: RunSummary): RunRow {
     counts[o] = (counts[o] ?? 0) + 1;
     n++;
   }
+  const reboots: RunRow['reboots'] = {};
+  for (const s of Object.values(run.reboots ?? {})) reboots[s] = (reboots[s] ?? 0) + 1;
   return {
     id: run.id,
     state: run.state,
@@ -279,6 +283,7 @@ function rowOf(run: RunSummary): RunRow {
     ...(run.security_only !== undefined ? { security_only: run.security_only } : {}),
     guest_count: n,
     counts,
+    ...(Object.keys(reboots).length > 0 ? { reboots } : {}),
     ...(run.error ? { error: run.error } : {}),
   };
 }

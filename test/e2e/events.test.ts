@@ -67,7 +67,10 @@ describe('live run events and cancel', () => {
   });
 
   it('refuses to cancel a run that has ended, and replays a finished run to a late follower', async () => {
-    const runs = JSON.parse((await env.cli('--output-format', 'json', 'runs')).out) as RunSummary[];
+    const runs = JSON.parse((await env.cli('--output-format', 'json', 'runs')).out) as Pick<
+      RunSummary,
+      'id' | 'state'
+    >[];
     const r = await env.cli('cancel', runs[0]!.id);
     assert.equal(r.code, 3);
     assert.match(r.err, /unable to cancel run '.+' - it has already ended \(interrupted\)/);

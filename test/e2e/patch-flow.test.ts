@@ -98,7 +98,10 @@ describe('patching three real Debian containers through the simulated PVE API', 
     assert.match(r.out, /TASK WARNINGS: 1/);
     assert.match(r.out, /200 .*refused.*No QEMU guest agent configured/);
     assert.equal(env.sim.guest(200).snapshots.length, 0, 'the VM without an agent was not snapshotted');
-    const runs = JSON.parse((await env.cli('--output-format', 'json', 'runs')).out) as RunSummary[];
+    const runs = JSON.parse((await env.cli('--output-format', 'json', 'runs')).out) as Pick<
+      RunSummary,
+      'id' | 'state'
+    >[];
     runId = runs[0]!.id;
     const report = JSON.parse((await env.cli('--output-format', 'json', 'log', runId)).out) as { t: string }[];
     assert.equal(report.at(-1)?.t, 'TASK WARNINGS: 1');
@@ -138,7 +141,10 @@ describe('patching three real Debian containers through the simulated PVE API', 
         'no-op run took no snapshot',
       );
     }
-    const first = JSON.parse((await env.cli('--output-format', 'json', 'runs')).out) as RunSummary[];
+    const first = JSON.parse((await env.cli('--output-format', 'json', 'runs')).out) as Pick<
+      RunSummary,
+      'id' | 'state'
+    >[];
     assert.equal(first.find((x) => x.id === runId)?.state, 'warnings');
   });
 

@@ -22,7 +22,12 @@ describe('rollouts', () => {
     });
     // 183's upgrade fails (demo-app's postinst runs the hook); 188's takes a while
     await env.lab.writeGuestFile(183, '/etc/demo-hook', '#!/bin/sh\necho "hook refuses" >&2\nexit 1\n', 0o755);
-    await env.lab.writeGuestFile(188, '/etc/demo-hook', '#!/bin/sh\ntouch /tmp/in-hook\nsleep 6\nrm -f /tmp/in-hook\n', 0o755);
+    await env.lab.writeGuestFile(
+      188,
+      '/etc/demo-hook',
+      '#!/bin/sh\ntouch /tmp/in-hook\nsleep 6\nrm -f /tmp/in-hook\n',
+      0o755,
+    );
   });
   after(async () => {
     await daemon?.stop();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { GuestPlan, RunReport } from '../../daemon/engine/types.js';
-import type { RunSummary } from '../../daemon/store/state.js';
+import type { RunRow } from '../../daemon/store/runs.js';
 import { DEMO_PACKAGE_NAMES } from '../guests/demo-packages.js';
 import { type Env, invalidRequests, startEnv, versions } from './harness.js';
 
@@ -96,10 +96,10 @@ describe('patching real VMs through the guest agent, rebooting them from the hyp
     const snapAt = env.sim.requests.findIndex((q) => q.method === 'POST' && q.path === '/nodes/pve1/qemu/301/snapshot');
     const rebootAt = env.sim.requests.findIndex((q) => q.path === '/nodes/pve1/qemu/301/status/reboot');
     assert.ok(snapAt >= 0 && rebootAt > snapAt);
-    const runs = JSON.parse((await env.cli('--output-format', 'json', 'runs')).out) as RunSummary[];
-    assert.equal(runs[0]!.reboots?.['301'], 'completed');
+    const runs = JSON.parse((await env.cli('--output-format', 'json', 'runs')).out) as RunRow[];
+    assert.deepEqual(runs[0]!.reboots, { completed: 1 });
     const text = await env.cli('runs');
-    assert.match(text.out, /301:updated\(reboot completed\)/);
+    assert.match(text.out, /1 updated; 1 reboot completed/);
     const log = (await env.cli('log', runs[0]!.id)).out;
     assert.match(log, /VM 301: rebooting VM 301 from the hypervisor \(reboot required \(demo-app\)\)/);
     assert.match(log, /VM 301: VM 301 is back after [\d.]+s/);

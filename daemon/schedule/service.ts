@@ -1,0 +1,268 @@
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { z } from 'zod';
+import { errorMessage, PvepatchError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Engine } from '../engine/engine.js';
+import type { RolloutManager } from '../rollouts/manager.js';
+import { RolloutPolicy, rolloutOptions } from '../rollouts/options.js';
+import { DurableJSONFile } from '../store/durable-json-file.js';
+import { nextOccurrences, nodeTimeZone } from './cron.js';
+import { assertNoOverlap } from './overlap.js';
+import { Scheduler } from './scheduler.js';
+import { ScheduleDefInput, ScheduleStateInput } from './schema.js';
+import type { FireInfo, MissedRun, ScheduleDef, ScheduleState } from './types.js';
+
+/** What a `report` schedule found the last time it ran. */
+export interface ScheduleReport {
+  at: string;
+  guests: number;
+  with_updates: number;
+  updates: number;
+  security_updates: number;
+  skipped: number;
+}
+
+interface SchedulesFile {
+  version: 1;
+  schedules: ScheduleDef[];
+  states: Record<string, ScheduleState>;
+  reports: Record<string, ScheduleReport>;
+  /** The rollouts `apply` schedules started, newest last (id per schedule). */
+  rollouts: Record<string, string[]>;
+}
+
+const FileShape = z.looseObject({
+  version: z.literal(1),
+  schedules: z.array(z.unknown()),
+  states: z.record(z.string(), ScheduleStateInput).default({}),
+  reports: z.record(z.string(), z.unknown()).default({}),
+  rollouts: z.record(z.string(), z.array(z.string())).default({}),
+});
+
+/** What the API takes to create a schedule (id, cron, selector, mode, window, rollout policy). */
+export const ScheduleCreate = z.strictObject({
+  id: z.string(),
+  cron: z.string(),
+  tz: z.string().optional(),
+  selector: z.array(z.string()),
+  mode: z.enum(['report', 'apply']),
+  window_minutes: z.number().int(),
+  enabled: z.boolean().default(true),
+  rollout: RolloutPolicy.optional(),
+});
+export const ScheduleChange = z.strictObject({
+  cron: z.string().optional(),
+  tz: z.string().optional(),
+  selector: z.array(z.string()).optional(),
+  mode: z.enum(['report', 'apply']).optional(),
+  window_minutes: z.number().int().optional(),
+  enabled: z.boolean().optional(),
+  rollout: RolloutPolicy.optional(),
+});
+
+export type ScheduleView = ScheduleDef & {
+  state: ScheduleState;
+  next: string[];
+  last_report?: ScheduleReport;
+  rollouts: string[];
+};
+
+/**
+ * The daemon's schedules: stored in `<state_dir>/schedules.json` with what each did (fired, missed,
+ * its last report, the rollouts it started), armed in a Scheduler that is rebuilt on every change.
+ * `report` plans the selected guests and records the counts; `apply` starts a rollout with the
+ * schedule's policy that starts no group after the window's end.
+ */
+export class ScheduleService {
+  readonly path: string;
+  private readonly db: Low<SchedulesFile>;
+  private scheduler: Scheduler | undefined;
+  private stopped = false;
+
+  constructor(
+    stateDir: string,
+    private readonly engine: Engine,
+    private readonly rollouts: RolloutManager,
+    private readonly logger: Logger,
+  ) {
+    this.path = join(stateDir, 'schedules.json');
+    this.db = new Low<SchedulesFile>(new DurableJSONFile(this.path), {
+      version: 1,
+      schedules: [],
+      states: {},
+      reports: {},
+      rollouts: {},
+    });
+  }
+
+  /** Reads and checks the file (before the daemon is ready); `arm()` then starts the jobs. */
+  async start(): Promise<void> {
+    try {
+      await this.db.read();
+    } catch (err) {
+      throw new PvepatchError('config-invalid', `unable to read ${this.path} - ${errorMessage(err)}; move it aside`);
+    }
+    const parsed = FileShape.safeParse(this.db.data);
+    const defs = parsed.success ? z.array(ScheduleDefInput).safeParse(parsed.data.schedules) : undefined;
+    if (!parsed.success || !defs?.success) {
+      const issues = (parsed.success ? defs?.error?.issues : parsed.error.issues) ?? [];
+      const why = issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ');
+      throw new PvepatchError('config-invalid', `unable to use ${this.path} - ${why}; move it aside`);
+    }
+    this.db.data = { ...(parsed.data as unknown as SchedulesFile), schedules: defs.data };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.scheduler?.stop();
+    this.scheduler = undefined;
+  }
+
+  list(): ScheduleView[] {
+    const d = this.db.data;
+    return d.schedules.map((s) => this.view(s));
+  }
+
+  get(id: string): ScheduleView {
+    const s = this.db.data.schedules.find((x) => x.id === id);
+    if (!s) throw new PvepatchError('not-found', `no schedule '${id}' - see 'pvepatch schedule list'`);
+    return this.view(s);
+  }
+
+  async create(input: unknown, user: string): Promise<ScheduleView> {
+    if (this.stopped)
+      throw new PvepatchError('daemon-unavailable', 'unable to change schedules - the daemon is stopping');
+    const b = ScheduleCreate.parse(input);
+    if (this.db.data.schedules.some((s) => s.id === b.id))
+      throw new PvepatchError('input-invalid', `unable to create schedule '${b.id}' - one with that id exists`);
+    const def = this.check({ ...b, created_by: user, created_at: new Date().toISOString() });
+    await this.db.update((d) => {
+      d.schedules.push(def);
+    });
+    this.arm();
+    return this.view(def);
+  }
+
+  async update(id: string, input: unknown): Promise<ScheduleView> {
+    const change = ScheduleChange.parse(input);
+    const current = this.get(id);
+    const { state: _s, next: _n, last_report: _r, rollouts: _o, ...def } = current;
+    const next = this.check({ ...def, ...change });
+    await this.db.update((d) => {
+      d.schedules = d.schedules.map((s) => (s.id === id ? next : s));
+    });
+    this.arm();
+    return this.view(next);
+  }
+
+  async remove(id: string): Promise<ScheduleView> {
+    const gone = this.get(id);
+    await this.db.update((d) => {
+      d.schedules = d.schedules.filter((s) => s.id !== id);
+      delete d.states[id];
+      delete d.reports[id];
+    });
+    this.arm();
+    return gone;
+  }
+
+  /** Validated as stored, refused when another enabled schedule targets the same guests; the rollout policy checked. */
+  private check(candidate: Record<string, unknown>): ScheduleDef {
+    const def = ScheduleDefInput.parse(candidate) as ScheduleDef;
+    if (def.mode === 'apply') def.rollout = RolloutPolicy.parse(def.rollout ?? {});
+    else if (def.rollout !== undefined)
+      throw new PvepatchError('input-invalid', `invalid schedule '${def.id}' - a rollout policy needs mode apply`);
+    assertNoOverlap(
+      this.db.data.schedules.filter((s) => s.id !== def.id),
+      def,
+    );
+    return def;
+  }
+
+  private view(def: ScheduleDef): ScheduleView {
+    const d = this.db.data;
+    let next: string[] = [];
+    if (def.enabled)
+      next = nextOccurrences(def.cron, new Date(), 5, def.tz ?? nodeTimeZone()).map((t) => t.toISOString());
+    return {
+      ...def,
+      state: this.scheduler?.state(def.id) ?? d.states[def.id] ?? { missed: [] },
+      next,
+      ...(d.reports[def.id] ? { last_report: d.reports[def.id] } : {}),
+      rollouts: d.rollouts[def.id] ?? [],
+    };
+  }
+
+  /** (Re)builds the scheduler from the stored schedules, carrying every schedule's state over. */
+  arm(): void {
+    if (this.stopped) return;
+    const states = this.scheduler?.states() ?? this.db.data.states;
+    this.scheduler?.stop();
+    this.scheduler = new Scheduler(this.db.data.schedules, {
+      onFire: (def, info) => this.fire(def, info),
+      onMissed: (def, missed) => this.missed(def, missed),
+      logger: this.logger,
+    });
+    this.scheduler.start(states);
+  }
+
+  private async saveState(id: string): Promise<void> {
+    const state = this.scheduler?.state(id);
+    if (!state) return;
+    await this.db.update((d) => {
+      d.states[id] = state;
+    });
+  }
+
+  private async fire(def: ScheduleDef, info: FireInfo): Promise<void> {
+    await this.saveState(def.id);
+    const late = info.late_by_ms > 1000 ? ` (${Math.round(info.late_by_ms / 1000)} s late)` : '';
+    this.logger.info(
+      `schedule '${def.id}' fired for ${info.scheduled_for.toISOString()}${late}: ${def.mode} ${def.selector.join(' ')} until ${info.window_end.toISOString()}`,
+    );
+    const meta = { trigger: 'schedule' as const, user: def.created_by };
+    if (def.mode === 'report') {
+      const plans = await this.engine.plan({ selector: def.selector, exclude: [], dry_run: true });
+      const report: ScheduleReport = {
+        at: new Date().toISOString(),
+        guests: plans.length,
+        with_updates: plans.filter((p) => p.updates_available > 0).length,
+        updates: plans.reduce((a, p) => a + p.updates_available, 0),
+        security_updates: plans.reduce((a, p) => a + p.security_updates, 0),
+        skipped: plans.filter((p) => p.skip_reason).length,
+      };
+      await this.db.update((d) => {
+        d.reports[def.id] = report;
+      });
+      this.logger.info(
+        `schedule '${def.id}': ${report.with_updates} of ${report.guests} guest(s) have ${report.updates} update(s), ${report.security_updates} for security`,
+      );
+      return;
+    }
+    const last = this.db.data.rollouts[def.id]?.at(-1);
+    const previous = last ? this.rollouts.store.list().find((r) => r.id === last) : undefined;
+    if (previous?.state === 'running') {
+      this.logger.warn(`schedule '${def.id}' did not start a rollout: its last one, ${previous.id}, still runs`);
+      return;
+    }
+    const policy = RolloutPolicy.parse(def.rollout ?? {});
+    const ro = await this.rollouts.create(rolloutOptions(policy, def.selector, info.window_end), meta);
+    await this.db.update((d) => {
+      d.rollouts[def.id] = [...(d.rollouts[def.id] ?? []), ro.id].slice(-50);
+    });
+    this.logger.info(`schedule '${def.id}' started rollout ${ro.id}`);
+  }
+
+  private missed(def: ScheduleDef, m: MissedRun): void {
+    this.logger.warn(
+      `schedule '${def.id}' missed ${m.count > 1 ? `${m.count} runs, the last` : 'its run'} at ${m.at}: ${m.reason}`,
+    );
+    void this.saveState(def.id).catch((err) =>
+      this.logger.error(`unable to save schedule state - ${errorMessage(err)}`),
+    );
+  }
+}
