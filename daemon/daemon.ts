@@ -15,6 +15,7 @@ import { errorMessage } from './core/errors.js';
 import { MINIMAL_ENV } from './core/exec.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { Engine } from './engine/engine.js';
+import { RebootWindow } from './engine/reboot-window.js';
 import type { EngineServices } from './engine/types.js';
 import { ExceptionStore } from './exceptions/store.js';
 import { RequestHistogram } from './metrics/metrics.js';
@@ -51,6 +52,8 @@ export class Daemon {
   private engine: Engine | undefined;
   private rollouts: RolloutManager | undefined;
   private schedules: ScheduleService | undefined;
+  private rebootWindow: RebootWindow | undefined;
+  private svc: EngineServices | undefined;
   private forced: (() => void) | undefined;
   private readonly forceRequested = new Promise<void>((resolve) => {
     this.forced = resolve;
@@ -92,6 +95,7 @@ export class Daemon {
       const exceptions = new ExceptionStore(this.cfg.state_dir);
       await exceptions.start();
       const svc: EngineServices = { config: this.cfg, client: this.client, store, exceptions, node: s.node };
+      this.svc = svc;
       this.engine = new Engine(svc, (line) => this.log.warn(line));
       await this.engine.start((line) => this.log.warn(line));
       const rolloutStore = new RolloutStore(this.cfg.state_dir);
@@ -129,6 +133,8 @@ export class Daemon {
     void this.engine.maintenance.kick();
     // after READY: a catch-up (a run missed while down, its window still open) may fire at once
     this.schedules?.arm();
+    this.rebootWindow = new RebootWindow(this.svc!, this.engine, (line) => this.log.info(line));
+    this.rebootWindow.start();
   }
 
   /**
@@ -214,6 +220,7 @@ export class Daemon {
     this.log.info(`config reloaded${changes.length ? `: ${changes.join(', ')}` : ': no change'}`);
     if (needRestart.length) this.log.warn(`config keys that need a restart to change: ${needRestart.join(', ')}`);
     notifySystemd('READY=1');
+    if (applied.includes('reboot_window')) this.rebootWindow?.kick();
     return { applied, needRestart };
   }
 
@@ -225,6 +232,7 @@ export class Daemon {
   async stop(): Promise<void> {
     const engine = this.engine;
     this.schedules?.stop();
+    this.rebootWindow?.stop();
     if (engine) {
       engine.requestStop();
       notifySystemd('STOPPING=1');

@@ -6,6 +6,7 @@ import { isPvepatchError, PvepatchError } from '../core/errors.js';
 import { checkAgent, ensureAgent } from '../engine/agent-ops.js';
 import type { Authorize, Engine } from '../engine/engine.js';
 import { mapLimit } from '../engine/pool.js';
+import { pendingReboots } from '../engine/reboot-window.js';
 import { resolveTargets } from '../engine/targets.js';
 import type { EngineServices, Target } from '../engine/types.js';
 import { RequestHistogram, registerMetricsRoute, requestTimer } from '../metrics/metrics.js';
@@ -160,6 +161,16 @@ export function createApp(
     const vms = targets.filter((t) => t.guest.type === 'qemu' && !t.skip_reason?.startsWith('not permitted'));
     const op = action === 'check' ? checkAgent : ensureAgent;
     res.json({ data: await mapLimit(vms, svc.config.concurrency, (t) => op(svc, t)) });
+  });
+  r.get('/reboots', async (req, res) => {
+    const q = z.object({ status: z.enum(['pending', 'all']).default('all') }).parse(req.query);
+    const recs = q.status === 'pending' ? pendingReboots(svc.store.data.reboots) : [...svc.store.data.reboots];
+    const ok = await access.allowed(
+      req,
+      res,
+      recs.map((r) => ({ path: `/vms/${r.vmid}`, priv: 'VM.Audit' })),
+    );
+    res.json({ data: recs.filter((_, i) => ok[i]).reverse() });
   });
   r.get('/runs', (req, res) => {
     const q = PageQuery.parse(req.query);

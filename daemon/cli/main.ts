@@ -10,7 +10,7 @@ import type { GuestPlan, RunReport } from '../engine/types.js';
 import { parseSelector } from '../proxmox/selectors.js';
 import type { LogLine } from '../store/run-log.js';
 import type { RunRow } from '../store/runs.js';
-import type { RunSummary } from '../store/state.js';
+import type { RebootRecord, RunSummary } from '../store/state.js';
 import { VERSION } from '../version.js';
 import { ApiClient } from './api-client.js';
 import { addAuditCommand } from './audit.js';
@@ -22,7 +22,7 @@ import { type Terminal, terminalProgress } from './progress.js';
 import { addRolloutCommand, rolloutFollower } from './rollouts.js';
 import { addScheduleCommand } from './schedules.js';
 import { addSettingsCommand } from './settings.js';
-import { agentText, fleetText, guestsText, planText, reportText, runsText } from './views.js';
+import { agentText, fleetText, guestsText, planText, rebootsText, reportText, runsText } from './views.js';
 
 interface RunOptions {
   all?: boolean;
@@ -249,6 +249,14 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   addAuditCommand(program, { api, print });
   addSettingsCommand(program, { api, print });
   addExceptionCommand(program, { api, print });
+  program
+    .command('reboots')
+    .option('--pending', "only each guest's reboot still pending (deferred to the reboot window)")
+    .description('reboot records, newest first: why, and pending → sent → rebooting → completed | failed | timeout')
+    .action(async (o: { pending?: boolean }) => {
+      const rows = await api().get<RebootRecord[]>('/reboots', { status: o.pending ? 'pending' : 'all' });
+      print(rows, () => rebootsText(rows));
+    });
   addScheduleCommand(program, { api, print });
   addRolloutCommand(program, {
     api,

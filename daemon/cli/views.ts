@@ -2,6 +2,7 @@ import type { AgentEnsure } from '../engine/agent-ops.js';
 import type { FleetRow } from '../engine/fleet.js';
 import type { GuestPlan, GuestResult, RunReport } from '../engine/types.js';
 import type { RunRow } from '../store/runs.js';
+import type { RebootRecord } from '../store/state.js';
 import { table } from './format.js';
 
 interface GuestRow {
@@ -221,5 +222,12 @@ export function fleetText(rows: FleetRow[]): string {
       r.reboot ?? '-',
       r.skip_reason ?? '',
     ]),
+  );
+}
+
+export function rebootsText(rows: RebootRecord[]): string {
+  return table(
+    ['VMID', 'STATUS', 'AT', 'RUN', 'REASON'],
+    rows.map((r) => [r.vmid, r.status, r.at, r.run_id, `${r.reason}${r.error ? ` - ${r.error}` : ''}`]),
   );
 }

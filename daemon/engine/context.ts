@@ -1,6 +1,7 @@
 import type { GuestExec } from '../drivers/shared/guest-exec.js';
 import type { Driver, DriverContext, PendingUpdate } from '../drivers/types.js';
 import type { GuestPolicy } from '../policy/types.js';
+import type { RebootRecord } from '../store/state.js';
 import type { EngineServices, GuestResult, Target } from './types.js';
 
 /** Everything the stages of one guest share. */
@@ -40,6 +41,8 @@ export interface GuestContext {
   updates?: PendingUpdate[];
   /** os-release PRETTY_NAME (or ID) once the guest was entered. */
   os?: string;
+  /** A reboot an earlier run deferred to the reboot window: this run only reboots and verifies. */
+  deferredReboot?: RebootRecord;
 }
 
 export type StageResult =

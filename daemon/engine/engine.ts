@@ -9,11 +9,11 @@ import { type Guest, listGuests } from '../proxmox/inventory.js';
 import { parseSelector, selectGuests } from '../proxmox/selectors.js';
 import { RunLog, readRunLog } from '../store/run-log.js';
 import type { RunRow } from '../store/runs.js';
-import type { RunSummary } from '../store/state.js';
+import type { RebootRecord, RunSummary } from '../store/state.js';
 import type { GuestContext } from './context.js';
 import { RunEvents } from './events.js';
 import { type FleetRow, fleetRows, PlanCache } from './fleet.js';
-import { type Pools, runGuest, runPools } from './guest-run.js';
+import { type Pools, REBOOT_STAGES, runGuest, runPools, STAGES } from './guest-run.js';
 import { Maintenance } from './maintenance.js';
 import { planGuest } from './plan.js';
 import { mapLimit } from './pool.js';
@@ -58,6 +58,8 @@ const OUTCOMES = [
 
 interface ActiveRun {
   summary: RunSummary;
+  /** A run of deferred reboots: vmid → the record its run left pending. */
+  deferred?: Map<number, RebootRecord>;
   log: RunLog;
   work: Promise<RunReport>;
   /** vmid → the stage it is in, for the final line of a forced stop. */
@@ -145,8 +147,25 @@ export class Engine {
     return fleetRows(await visible(targets), this.plans, this.svc.store.runs);
   }
 
+  /**
+   * Reboots that runs deferred to the reboot window (records still pending): one run that gates,
+   * enters, reboots and verifies each guest, with the rollback its policy asks for on failure, to
+   * the snapshot its patch run took. Guests a run is working in now are left for the next pass.
+   */
+  async startRebootRun(records: RebootRecord[], meta: RunMeta): Promise<RunSummary | undefined> {
+    const todo = records.filter((r) => !this.busy.has(r.vmid) && !this.active.has(r.run_id));
+    if (todo.length === 0) return undefined;
+    const deferred = new Map(todo.map((r) => [r.vmid, r]));
+    return this.startRun({ selector: todo.map((r) => String(r.vmid)), exclude: [] }, meta, (t) => t, deferred);
+  }
+
   /** Validates, resolves the guests, then returns the run id while the run goes on. */
-  async startRun(req: PlanRequest, meta: RunMeta, authorize: Authorize = (t) => t): Promise<RunSummary> {
+  async startRun(
+    req: PlanRequest,
+    meta: RunMeta,
+    authorize: Authorize = (t) => t,
+    deferred?: Map<number, RebootRecord>,
+  ): Promise<RunSummary> {
     this.refuseWhenStopping();
     const exclude = validateRequest(req);
     const targets = await authorize(await resolveTargets(this.svc, req.selector, req));
@@ -168,12 +187,18 @@ export class Engine {
     await this.svc.store.upsertRun(summary);
     const log = new RunLog(this.logDir, id, { maxBytes: this.svc.config.run_log_max_mb * 1024 * 1024 });
     log.open();
-    log.write(`pvepatch run ${id}`, { essential: true });
+    log.write(`pvepatch run ${id}${deferred ? ' (reboots deferred to the reboot window)' : ''}`, { essential: true });
     log.write(
       `selector: ${summary.selector}; exclude: ${exclude.join(',') || '-'}; dry run: ${summary.dry_run ? 'yes' : 'no'}; security only: ${summary.security_only ? 'yes' : 'no'}; started by ${meta.user} (${meta.trigger})`,
       { essential: true },
     );
-    const run: ActiveRun = { summary, log, stages: new Map(), work: Promise.resolve(undefined as never) };
+    const run: ActiveRun = {
+      summary,
+      log,
+      stages: new Map(),
+      work: Promise.resolve(undefined as never),
+      ...(deferred ? { deferred } : {}),
+    };
     const guests = targets.map(({ guest: g }) => ({ vmid: g.vmid, name: g.name, type: g.type, node: g.node }));
     this.events.emit(id, { type: 'run-started', run: { ...summary }, targets: guests });
     run.work = this.execute(run, targets);
@@ -391,12 +416,30 @@ export class Engine {
       return runGuest(ctx, pools);
     }
     const stages = run.stages;
+    const deferred = run.deferred?.get(g.vmid);
+    if (deferred) {
+      ctx.deferredReboot = deferred;
+      // the rollback its policy may ask for goes to the snapshot its patch run took
+      const snap = this.svc.store.data.snapshots.find(
+        (s) => s.vmid === g.vmid && s.run_id === deferred.run_id && s.state === 'created',
+      );
+      if (snap) {
+        ctx.result.snapshot = { name: snap.name, upid: snap.upid ?? '', finished_at: snap.at };
+        ctx.result.protection = 'snapshot';
+      }
+      ctx.log(`reboot deferred by run ${deferred.run_id}: ${deferred.reason}`, { essential: true });
+    }
     try {
       stages.set(g.vmid, 'start');
-      return await runGuest(ctx, pools, (stage) => {
-        stages.set(g.vmid, stage);
-        this.events.emit(run.summary.id, { type: 'stage', vmid: g.vmid, stage });
-      });
+      return await runGuest(
+        ctx,
+        pools,
+        (stage) => {
+          stages.set(g.vmid, stage);
+          this.events.emit(run.summary.id, { type: 'stage', vmid: g.vmid, stage });
+        },
+        deferred ? REBOOT_STAGES : STAGES,
+      );
     } catch (err) {
       return { ...ctx.result, outcome: 'failed', reason: errorMessage(err) };
     } finally {

@@ -36,6 +36,17 @@ export interface PooledStage {
  */
 export const PLAN_STAGES: readonly Stage[] = [connect, detect, inspect, updates];
 
+/** A run of reboots deferred to the reboot window: gated like a patch, entered, rebooted, verified. */
+export const REBOOT_STAGES: readonly PooledStage[] = [
+  { stage: gate, pool: 'plan' },
+  { stage: connect, pool: 'plan' },
+  { stage: detect, pool: 'plan' },
+  { stage: inspect, pool: 'plan' },
+  { stage: gate, pool: 'patch' },
+  { stage: reboot, pool: 'patch' },
+  { stage: verify, pool: 'patch' },
+];
+
 export const STAGES: readonly PooledStage[] = [
   { stage: gate, pool: 'plan' },
   ...PLAN_STAGES.map((stage) => ({ stage, pool: 'plan' as const })),

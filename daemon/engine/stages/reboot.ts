@@ -19,13 +19,17 @@ export const reboot: Stage = {
   async run(ctx) {
     const { svc, target, policy } = ctx;
     const g = target.guest;
-    const decision = rebootDecision(policy, ctx.result.reboot_required ?? false, ctx.result.reboot_packages ?? []);
+    const deferred = ctx.deferredReboot;
+    const decision = deferred
+      ? { reboot: true, reason: withoutDeferral(deferred.reason) }
+      : rebootDecision(policy, ctx.result.reboot_required ?? false, ctx.result.reboot_packages ?? []);
     if (!decision.reboot) {
       if (ctx.result.reboot_required) ctx.log(`not rebooting: ${decision.reason}`);
       return { status: 'skipped', reason: decision.reason };
     }
+    // a deferred reboot goes on in the record its run made (pending -> sent -> ...)
     const rec: Rec = {
-      run_id: ctx.runId,
+      run_id: deferred?.run_id ?? ctx.runId,
       vmid: g.vmid,
       node: g.node,
       type: g.type,
@@ -100,4 +104,10 @@ function withSnapshot(ctx: GuestContext, err: unknown): Error {
     : '; no pre-patch snapshot was taken';
   const code = err instanceof PvepatchError ? err.code : 'patch-failed';
   return new PvepatchError(code, `${errorMessage(err)}${hint}`, { cause: err });
+}
+
+/** The reason a deferred record was given, without the note that it was deferred. */
+function withoutDeferral(reason: string): string {
+  const cut = reason.indexOf('; deferred - ');
+  return cut < 0 ? reason : reason.slice(0, cut);
 }
