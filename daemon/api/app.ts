@@ -38,6 +38,9 @@ const LogQuery = z.object({
 
 export const API_VERSION = 'v1';
 
+/** How long one fleet answer serves the same caller and selector (plan ages are in whole seconds). */
+const FLEET_ANSWER_MS = 1000;
+
 /** Who asks: the unix socket is root-only, so its callers are root@pam; the CLI says it is the CLI. */
 export interface Caller {
   user: string;
@@ -135,9 +138,20 @@ export function createApp(
     const targets = await access.visible(req, res, await resolveTargets(svc, selector));
     res.json({ data: targets.map((t) => ({ ...t.guest, transport: t.transport, skip_reason: t.skip_reason })) });
   });
+  // the overview a page polls: one answer per caller and selector serves a second of requests
+  const fleetAnswers = new Map<string, { at: number; body: string }>();
   r.get('/fleet', async (req, res) => {
     const selector = Selector.parse([].concat((req.query.selector as never) ?? 'all'));
-    res.json({ data: await engine.fleet(selector, (t) => access.visible(req, res, t)) });
+    const key = `${access.caller(req, res).user}\n${selector.join(' ')}\n${engine.plans.version}:${svc.store.runs.version}`;
+    const now = Date.now();
+    let hit = fleetAnswers.get(key);
+    if (!hit || now - hit.at >= FLEET_ANSWER_MS) {
+      const rows = await engine.fleet(selector, (t) => access.visible(req, res, t));
+      hit = { at: now, body: JSON.stringify({ data: rows }) };
+      if (fleetAnswers.size >= 100) fleetAnswers.clear(); // stale versions and many callers
+      fleetAnswers.set(key, hit);
+    }
+    res.type('application/json').send(hit.body);
   });
   r.post('/fleet/refresh', async (req, res) => {
     const body = z.strictObject({ selector: Selector }).parse(req.body ?? {});

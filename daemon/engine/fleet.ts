@@ -32,9 +32,12 @@ export interface FleetRow {
 /** Plans kept per guest; bounded by the cluster's guest count. */
 export class PlanCache {
   private readonly plans = new Map<number, { plan: GuestPlan; at: number }>();
+  /** Counts changes, so an answer built from the cache knows when it is stale. */
+  version = 0;
 
   put(plans: readonly GuestPlan[], at = Date.now()): void {
     for (const plan of plans) this.plans.set(plan.vmid, { plan, at });
+    this.version++;
   }
 
   get(vmid: number): { plan: GuestPlan; at: number } | undefined {
@@ -49,6 +52,7 @@ export class PlanCache {
   /** Forgets the plan of a guest that was patched: its pending list is stale. */
   drop(vmid: number): void {
     this.plans.delete(vmid);
+    this.version++;
   }
 }
 

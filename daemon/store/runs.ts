@@ -58,6 +58,8 @@ export class RunStore {
   private readonly logDir: string;
   /** Oldest first. */
   private rows: RunRow[] = [];
+  /** Counts changes to the indexes (answers built from them know when they are stale). */
+  version = 0;
   private readonly byId = new Map<string, RunRow>();
   private readonly live = new Map<string, RunSummary>();
   private readonly lastRun = new Map<number, GuestLastRun & { started_at: string }>();
@@ -196,6 +198,7 @@ export class RunStore {
   }
 
   private index(run: RunSummary): void {
+    this.version++;
     const row = rowOf(run);
     const outcomes = Object.entries(run.guests ?? {});
     const old = this.byId.get(run.id);

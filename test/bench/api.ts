@@ -306,7 +306,7 @@ export async function benchApiMemory(opts: ApiBenchOptions): Promise<ApiBenchRes
       await measure(
         `GET /fleet (${opts.guests} guests, plans cached)`,
         n,
-        'the guest list from the PVE API (simulator) at most 10 s old; last run per guest from the run index',
+        'the guest list from the PVE API (simulator) at most 10 s old; last run per guest from the run index; one answer serves a caller and selector for 1 s unless plans or runs changed',
         (c) => c.get('/fleet'),
         socket,
         '/fleet',

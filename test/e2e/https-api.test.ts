@@ -358,4 +358,29 @@ describe('HTTPS API with Proxmox tickets, tokens and privileges', () => {
       ['bob@pve', 'exception.delete', `exception:${id}`, 'ok'],
     ]);
   });
+
+  it('rollouts and schedules: started only with the run privileges on the guests; schedules need Sys.Audit to read, Sys.Modify to change', async () => {
+    const [alice, carol, dave] = ['alice@pve', 'carol@pve', 'dave@pve'].map((u) => env.sim.ticketFor(u));
+    const ro = await call('POST', '/rollouts', { ticket: alice!, body: { selector: ['171'] } });
+    assert.equal(ro.status, 403, ro.text);
+    assert.match(ro.json.error.message, /VM 171: missing VM\.Snapshot, VM\.PowerMgmt on \/vms\/171/);
+    assert.equal((await call('GET', '/rollouts', { ticket: alice! })).status, 403, 'listing is node-wide');
+    assert.equal((await call('GET', '/rollouts', { ticket: carol! })).status, 200);
+    const body = { id: 'nightly-web', cron: '0 3 * * *', selector: ['pool:web'], mode: 'report', window_minutes: 60 };
+    const denied = await call('POST', '/schedules', { ticket: carol!, body });
+    assert.equal(denied.status, 403);
+    assert.equal(denied.json.error.message, 'permission denied - missing Sys.Modify on /');
+    const made = await call('POST', '/schedules', { ticket: dave!, body });
+    assert.equal(made.status, 201, made.text);
+    assert.equal(made.json.data.created_by, 'dave@pve');
+    assert.equal(made.json.data.next.length, 5);
+    const list = await call('GET', '/schedules', { ticket: carol! });
+    assert.deepEqual(
+      (list.json.data as { id: string }[]).map((x) => x.id),
+      ['nightly-web'],
+    );
+    assert.equal((await call('GET', '/schedules', { ticket: alice! })).status, 403);
+    assert.equal((await call('DELETE', '/schedules/nightly-web', { ticket: carol! })).status, 403);
+    assert.equal((await call('DELETE', '/schedules/nightly-web', { ticket: dave! })).status, 200);
+  });
 });
