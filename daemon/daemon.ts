@@ -7,6 +7,7 @@ import { listenHttps } from './api/https.js';
 import { httpsAccess, localMetricsRequest, unless } from './api/https-access.js';
 import { ROOT_SOCKET, type SettingsRoutes } from './api/settings.js';
 import { listenOnSocket } from './api/socket.js';
+import { PlanStore } from './approvals/store.js';
 import { AuditLog } from './audit/audit-log.js';
 import { daemonSettings, type LoadOptions } from './config/load.js';
 import { type Config, RESTART_KEYS } from './config/schema.js';
@@ -94,7 +95,9 @@ export class Daemon {
       await store.start();
       const exceptions = new ExceptionStore(this.cfg.state_dir);
       await exceptions.start();
-      const svc: EngineServices = { config: this.cfg, client: this.client, store, exceptions, node: s.node };
+      const plans = new PlanStore(this.cfg.state_dir);
+      await plans.start();
+      const svc: EngineServices = { config: this.cfg, client: this.client, store, exceptions, plans, node: s.node };
       this.svc = svc;
       this.engine = new Engine(svc, (line) => this.log.warn(line));
       await this.engine.start((line) => this.log.warn(line));

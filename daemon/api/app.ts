@@ -14,6 +14,7 @@ import type { RolloutManager } from '../rollouts/manager.js';
 import { streamEvents } from './events-stream.js';
 import { registerExceptionRoutes } from './exceptions.js';
 import { HTTP_STATUS } from './http-status.js';
+import { registerPlanRoutes } from './plans.js';
 import { registerRolloutRoutes } from './rollouts.js';
 import { registerScheduleRoutes, type ScheduleRoutes } from './schedules.js';
 import { registerSettingsRoutes, type SettingsRoutes } from './settings.js';
@@ -26,6 +27,8 @@ const PlanBody = z.strictObject({
   security_only: z.boolean().default(false),
   reboot: z.enum(['never', 'if-required', 'always']).optional(),
   on_failure: z.enum(['keep', 'rollback']).optional(),
+  /** POST /runs: an approved saved plan (its guests replace the selector). */
+  plan: z.string().max(80).optional(),
 });
 const PageQuery = z.object({
   start: z.coerce.number().int().min(0).default(0),
@@ -114,6 +117,7 @@ export function createApp(
   if (opts.audit) registerAuditRoutes(r, opts.audit);
   if (opts.settings) registerSettingsRoutes(r, opts.settings);
   if (svc.exceptions) registerExceptionRoutes(r, svc.exceptions, access);
+  if (svc.plans) registerPlanRoutes(r, { engine, svc, plans: svc.plans, access });
   if (opts.schedules) registerScheduleRoutes(r, opts.schedules, (req, res) => access.caller(req, res).user);
   if (opts.rollouts)
     registerRolloutRoutes(r, {

@@ -47,6 +47,9 @@ export function actionOf(
   if (m === 'POST' && route === '/runs/:id/cancel') return 'run.cancel';
   if (m === 'DELETE' && route === '/runs/:id') return 'run.cancel';
   if (m === 'POST' && route === '/plan') return 'plan.refresh';
+  if (m === 'POST' && route === '/plans') return 'plan.save';
+  if (m === 'POST' && route === '/plans/:id/approve') return 'plan.approve';
+  if (m === 'DELETE' && route === '/plans/:id') return 'plan.delete';
   if (m === 'POST' && route === '/agent/:action') return `agent.${params.action === 'ensure' ? 'ensure' : 'check'}`;
   if ((m === 'PUT' || m === 'PATCH' || m === 'POST') && route?.startsWith('/settings')) return 'settings.change';
   if (m === 'POST' && route === '/rollouts') return 'rollout.start';

@@ -20,6 +20,7 @@ import { type OutputFormat, render } from './format.js';
 import { LineFollower, type RunFollower } from './line-follower.js';
 import { type Terminal, terminalProgress } from './progress.js';
 import { addRolloutCommand, rolloutFollower } from './rollouts.js';
+import { SAVED_PLAN_VERBS, savedPlanCommand } from './saved-plans.js';
 import { addScheduleCommand } from './schedules.js';
 import { addSettingsCommand } from './settings.js';
 import { agentText, fleetText, guestsText, planText, rebootsText, reportText, runsText } from './views.js';
@@ -33,6 +34,7 @@ interface RunOptions {
   securityOnly?: boolean;
   reboot?: 'never' | 'if-required' | 'always';
   onFailure?: 'keep' | 'rollback';
+  plan?: string;
   exclude: string[];
 }
 
@@ -155,8 +157,14 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--all')
     .option('--exclude <pkgs>', 'packages to keep back (comma-separated)', splitList, [])
     .option('--security-only', 'only updates marked as security fixes')
-    .description('show what a run would update')
+    .description(
+      "show what a run would update; 'plan save <selector…>', 'plan list', 'plan show|approve|rm <id>' keep plans for approval",
+    )
     .action(async (words: string[], o: { all?: boolean; securityOnly?: boolean; exclude: string[] }) => {
+      if (words[0] !== undefined && SAVED_PLAN_VERBS.has(words[0])) {
+        await savedPlanCommand(api(), words, o.securityOnly ?? false, print);
+        return;
+      }
       const plans = await api().post<GuestPlan[]>('/plan', {
         selector: selectorOf(words, o.all, o.exclude),
         exclude: o.exclude,
@@ -175,6 +183,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--detach', 'print the run id and return at once; the run goes on in the daemon')
     .option('--exclude <pkgs>', 'packages to keep back (comma-separated)', splitList, [])
     .option('--security-only', 'only updates marked as security fixes')
+    .option('--plan <id>', 'install exactly the versions of an approved saved plan (its guests)')
     .addOption(
       new Option(
         '--reboot <when>',
@@ -192,10 +201,13 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       // checked here: commander's own conflict check would exit the process, not return exit code 3
       if (o.detach && o.follow)
         throw new PvepatchError('input-invalid', "option '--detach' cannot be used with option '--follow'");
-      const selector = selectorOf(words, o.all, o.exclude);
+      if (o.plan && (words.length > 0 || o.all))
+        throw new PvepatchError('input-invalid', 'a run of a saved plan takes no selector: the plan names its guests');
+      const selector = o.plan ? [] : selectorOf(words, o.all, o.exclude);
       const client = api();
       const run = await client.post<RunSummary>('/runs', {
         selector,
+        ...(o.plan ? { plan: o.plan } : {}),
         exclude: o.exclude,
         dry_run: o.dryRun ?? false,
         security_only: o.securityOnly ?? false,

@@ -29,6 +29,8 @@ export interface UpgradeOptions {
    * exactly those; called again with [] once they are removed.
    */
   recordHolds?: (holds: string[]) => Promise<void>;
+  /** An approved plan's versions: install exactly these (drivers with `pinsVersions` only). */
+  pins?: Record<string, string>;
 }
 
 export interface UpgradeResult {
@@ -74,6 +76,8 @@ export interface Driver {
   readonly binary?: string;
   /** false when the family publishes no security metadata (pacman, apk): security-only runs are refused. */
   readonly securityMetadata?: boolean;
+  /** true when `upgrade` can install given versions (`pins`): apt `pkg=ver`. */
+  readonly pinsVersions?: boolean;
   refresh(ctx: DriverContext): Promise<void>;
   listUpdates(ctx: DriverContext, opts?: { exclude?: string[] }): Promise<PendingUpdate[]>;
   precheck(ctx: DriverContext, opts?: { fixBroken?: boolean }): Promise<PrecheckResult>;

@@ -41,6 +41,8 @@ export interface GuestContext {
   updates?: PendingUpdate[];
   /** os-release PRETTY_NAME (or ID) once the guest was entered. */
   os?: string;
+  /** An approved plan's versions for this guest (set by the updates stage). */
+  pins?: Record<string, string>;
   /** A reboot an earlier run deferred to the reboot window: this run only reboots and verifies. */
   deferredReboot?: RebootRecord;
 }

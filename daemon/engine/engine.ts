@@ -167,8 +167,14 @@ export class Engine {
     deferred?: Map<number, RebootRecord>,
   ): Promise<RunSummary> {
     this.refuseWhenStopping();
+    const saved = req.plan ? this.approvedPlan(req.plan) : undefined;
+    if (saved) req = { ...req, selector: saved.guests.map((g) => String(g.vmid)) };
     const exclude = validateRequest(req);
-    const targets = await authorize(await resolveTargets(this.svc, req.selector, req));
+    let targets = await authorize(await resolveTargets(this.svc, req.selector, req));
+    if (saved) {
+      const byVmid = new Map(saved.guests.map((g) => [g.vmid, g]));
+      targets = targets.map((t) => ({ ...t, approved: byVmid.get(t.guest.vmid)! }));
+    }
     this.refuseWhenStopping();
     const only = targets.length === 1 ? String(targets[0]!.guest.vmid) : '';
     const id = newRunId({ node: this.svc.node, type: req.dry_run ? 'dryrun' : 'run', vmid: only, ...meta });
@@ -176,7 +182,7 @@ export class Engine {
       id,
       state: 'running',
       started_at: new Date().toISOString(),
-      selector: req.selector.join(' '),
+      selector: req.plan ? `plan ${req.plan}: ${req.selector.join(' ')}` : req.selector.join(' '),
       dry_run: req.dry_run ?? false,
       security_only: req.security_only ?? false,
       ...(req.reboot ? { reboot: req.reboot } : {}),
@@ -185,6 +191,7 @@ export class Engine {
       guests: {},
     };
     await this.svc.store.upsertRun(summary);
+    if (saved) await this.svc.plans!.usedBy(saved.id, id);
     const log = new RunLog(this.logDir, id, { maxBytes: this.svc.config.run_log_max_mb * 1024 * 1024 });
     log.open();
     log.write(`pvepatch run ${id}${deferred ? ' (reboots deferred to the reboot window)' : ''}`, { essential: true });
@@ -210,6 +217,18 @@ export class Engine {
       })
       .catch(() => {});
     return { ...summary };
+  }
+
+  /** An approved saved plan, or a clear refusal. */
+  private approvedPlan(id: string) {
+    if (!this.svc.plans) throw new PvepatchError('not-found', 'this daemon keeps no saved plans');
+    const p = this.svc.plans.get(id);
+    if (p.state !== 'approved')
+      throw new PvepatchError(
+        'input-invalid',
+        `unable to run plan '${id}' - it is not approved ('pvepatch plan approve ${id}')`,
+      );
+    return p;
   }
 
   /** Whether SIGTERM asked the engine to stop (no new run starts). */

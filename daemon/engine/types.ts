@@ -1,3 +1,5 @@
+import type { PlanStore } from '../approvals/store.js';
+import type { SavedGuestPlan } from '../approvals/types.js';
 import type { Config } from '../config/schema.js';
 import type { ChangedPackage, PendingUpdate } from '../drivers/types.js';
 import type { ExceptionStore } from '../exceptions/store.js';
@@ -29,6 +31,8 @@ export interface EngineServices {
   store: StateStore;
   /** Package exceptions (absent: none apply). */
   exceptions?: ExceptionStore;
+  /** Saved and approved plans (absent: none). */
+  plans?: PlanStore;
   /** The node this daemon runs on (pct reaches only containers there). */
   node: string;
   now?: () => Date;
@@ -44,6 +48,8 @@ export interface PlanRequest {
   reboot?: 'never' | 'if-required' | 'always';
   /** Overrides the policy's on-failure setting for every guest of the run. */
   on_failure?: 'keep' | 'rollback';
+  /** An approved saved plan: its guests, exactly its versions. */
+  plan?: string;
 }
 
 /** Per guest, the established patch-management fields plus how pvepatch would reach and protect it. */
@@ -145,4 +151,6 @@ export interface Target {
   skip_reason: string | null;
   /** The package exceptions that apply to the guest now. */
   exceptions?: PackageException[];
+  /** The approved plan's packages for this guest, in a run of an approved plan. */
+  approved?: SavedGuestPlan;
 }

@@ -3,8 +3,11 @@ import type { PackageSpec, ReleaseInfo } from './apt-repo.js';
 /** The five packages every lab guest gets at 1.0; all of them have a 1.1 in repo state v2. */
 export const DEMO_PACKAGE_NAMES = ['demo-lib', 'demo-app', 'demo-conf', 'demo-tool', 'demo-sec'] as const;
 
-/** v1: only 1.0 versions; v2: 1.0 and 1.1 of every package (demo-sec 1.1 from the security repo). */
-export type RepoState = 'v1' | 'v2';
+/**
+ * v1: only 1.0 versions; v2: 1.0 and 1.1 of every package (demo-sec 1.1 from the security repo);
+ * v3 (Debian only): v2 plus demo-lib and demo-tool 1.2, a newer release after a plan was approved.
+ */
+export type RepoState = 'v1' | 'v2' | 'v3';
 
 /**
  * demo-app 1.1 asks for a reboot; it also runs /etc/demo-hook when a test put one there, so a
@@ -28,6 +31,8 @@ export const demoPackages: readonly PackageSpec[] = [
   { name: 'demo-conf', version: '1.1', conffiles: { '/etc/demo-conf.conf': '# demo-conf\nsetting=1.1\n' } },
   { name: 'demo-tool', version: '1.0' },
   { name: 'demo-tool', version: '1.1' },
+  { name: 'demo-lib', version: '1.2' },
+  { name: 'demo-tool', version: '1.2' },
   { name: 'demo-sec', version: '1.0' },
   { name: 'demo-sec', version: '1.1' },
   // available, never installed at creation: `pvepatch agent ensure` installs it; it ships a unit
@@ -84,5 +89,6 @@ export function demoRepoLayout(state: RepoState): DemoRepoLayout {
   const v10 = DEMO_PACKAGE_NAMES.map((n) => `${n}_1.0`);
   if (state === 'v1') return { main: [...v10, ...AVAILABLE_ONLY], security: [] };
   const v11 = DEMO_PACKAGE_NAMES.filter((n) => n !== 'demo-sec').map((n) => `${n}_1.1`);
-  return { main: [...v10, ...v11, ...AVAILABLE_ONLY], security: ['demo-sec_1.1'] };
+  const v12 = state === 'v3' ? ['demo-lib_1.2', 'demo-tool_1.2'] : [];
+  return { main: [...v10, ...v11, ...v12, ...AVAILABLE_ONLY], security: ['demo-sec_1.1'] };
 }

@@ -3,7 +3,7 @@
  * joined into a shell string. Package names must be validated before they reach these builders
  * (`assertPackageNames`), and `holdCommand`/`unholdCommand` check them again.
  */
-import { assertPackageNames } from '../../core/validate.js';
+import { assertPackageNames, assertVersion } from '../../core/validate.js';
 
 /** Non-interactive, untranslated output: the parsers depend on C-locale apt messages. */
 const APT_ENV = ['env', 'DEBIAN_FRONTEND=noninteractive', 'LC_ALL=C'] as const;
@@ -47,10 +47,22 @@ export function lockProbeCommand(waitSeconds: number): string[] {
  * The upgrade: keep the admin's config files (confdef/confold, and ucf's equivalent), never open
  * apt-listchanges' pager. `fixBroken` adds `--fix-broken` and is only passed when policy allows it.
  */
-export function upgradeCommand(waitSeconds: number, opts: { fixBroken?: boolean } = {}): string[] {
+export function upgradeCommand(
+  waitSeconds: number,
+  opts: { fixBroken?: boolean; pins?: Record<string, string> } = {},
+): string[] {
   const args = ['-y', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
   if (opts.fixBroken) args.push('--fix-broken');
-  args.push('dist-upgrade');
+  const pins = Object.entries(opts.pins ?? {});
+  // an approved plan: exactly those versions of those packages (a held dependency stops it before any change)
+  if (pins.length > 0)
+    args.push(
+      'install',
+      '--only-upgrade',
+      '--',
+      ...pins.map(([n, v]) => `${assertPackageNames([n])[0]}=${assertVersion(v)}`),
+    );
+  else args.push('dist-upgrade');
   return aptGet(waitSeconds, args, ['UCF_FORCE_CONFFOLD=1', 'APT_LISTCHANGES_FRONTEND=none']);
 }
 

@@ -9,6 +9,7 @@ export const aptDriver = {
   name: 'apt',
   osIds: ['debian', 'ubuntu', 'devuan', 'linuxmint', 'pop', 'kali', 'raspbian'],
   ostypes: ['debian', 'ubuntu', 'devuan'],
+  pinsVersions: true,
 
   refresh: (ctx) => step.refresh(ctx),
 

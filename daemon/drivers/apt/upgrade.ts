@@ -70,7 +70,8 @@ function keptBack(ctx: DriverContext, exclude: string[], updates: PendingUpdate[
 
 async function runUpgrade(ctx: DriverContext, opts: UpgradeOptions): Promise<string> {
   const verb = 'upgrade packages';
-  const build = (wait: number) => upgradeCommand(wait, { fixBroken: opts.fixBroken ?? false });
+  const build = (wait: number) =>
+    upgradeCommand(wait, { fixBroken: opts.fixBroken ?? false, ...(opts.pins ? { pins: opts.pins } : {}) });
   const timeoutMs = opts.timeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS;
   const res = await step.aptGet(ctx, verb, build, { timeoutMs, stream: true, changes: true });
   if (res.exitCode !== 0) throw step.aptFailure(verb, res, lockWaitSeconds(ctx));

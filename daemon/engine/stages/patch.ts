@@ -16,6 +16,7 @@ async function upgrade(ctx: GuestContext): Promise<StageResult> {
     securityOnly: ctx.securityOnly,
     timeoutMs: svc.config.upgrade_timeout * 1000,
     fixBroken: svc.config.fix_broken,
+    ...(ctx.pins ? { pins: ctx.pins } : {}),
     recordHolds: (holds) =>
       svc.store.setPendingHolds({
         run_id: ctx.runId,

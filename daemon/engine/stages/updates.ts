@@ -1,3 +1,4 @@
+import { approvedDecision } from '../../approvals/drift.js';
 import { exceptedUpdates } from '../../exceptions/match.js';
 import { done, type Stage } from '../context.js';
 
@@ -22,6 +23,33 @@ export const updates: Stage = {
         ctx.log(
           `${e.package} ${e.current_version ?? '(new)'} -> ${e.new_version} kept back by exception ${e.exception}: ${e.reason}${e.expires_at ? ` (until ${e.expires_at})` : ''}`,
         );
+    }
+    if (ctx.target.approved) {
+      // an approved plan: exactly its versions, nothing it did not list; refused when the guest drifted
+      const d = approvedDecision(ctx.target.approved, all, driver!.pinsVersions === true);
+      if (d.drift.length > 0) {
+        const diff = d.drift.map((x) => `${x.package}: approved ${x.approved}, now ${x.now}`).join('; ');
+        return {
+          status: 'halt',
+          outcome: 'refused',
+          reason: `the guest changed since the plan was approved - ${diff}`,
+        };
+      }
+      if (d.unapproved.length > 0) {
+        ctx.exclude = [...new Set([...ctx.exclude, ...d.unapproved])];
+        ctx.log(`kept back, not in the approved plan: ${d.unapproved.join(', ')}`);
+      }
+      if (driver!.pinsVersions) ctx.pins = d.pins;
+      const pinned = all.filter((u) => u.package in d.pins).map((u) => ({ ...u, new_version: d.pins[u.package]! }));
+      ctx.updates = pinned;
+      ctx.result.packages = ctx.updates;
+      if (ctx.updates.length === 0)
+        return { status: 'halt', outcome: 'up-to-date', reason: 'nothing approved to update' };
+      ctx.log(
+        `${ctx.updates.length} approved update(s): ${ctx.updates.map((u) => `${u.package} ${u.current_version ?? '(new)'} -> ${u.new_version}`).join(', ')}`,
+      );
+      if (ctx.dryRun) return { status: 'halt', outcome: 'would-update', reason: 'dry run' };
+      return done;
     }
     ctx.updates = all.filter((u) => !ctx.exclude.includes(u.package) && (!ctx.securityOnly || u.security));
     ctx.result.packages = ctx.updates;

@@ -88,7 +88,7 @@ export function familyDemoPackages(kernel: { name: string; provides?: string[]; 
 /** Which package versions (`name-version`) a repo state offers; the release package is always there. */
 export function familyRepoLayout(pkgs: readonly FamilyPackage[], state: RepoState): FamilyPackage[] {
   const newest = new Set(['1.1', KERNEL_VERSIONS.v2]);
-  return pkgs.filter((p) => state === 'v2' || !newest.has(p.version));
+  return pkgs.filter((p) => state !== 'v1' || !newest.has(p.version));
 }
 
 /** `name-version-release` of a package, e.g. demo-app-1.1-1. */

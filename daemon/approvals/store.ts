@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { z } from 'zod';
+import { PvepatchError } from '../core/errors.js';
+import type { GuestPlan } from '../engine/types.js';
+import { DurableJSONFile } from '../store/durable-json-file.js';
+import type { SavedPlan } from './types.js';
+
+interface PlansFile {
+  version: 1;
+  plans: SavedPlan[];
+}
+
+const KEEP = 500;
+
+const FileShape = z.looseObject({
+  version: z.literal(1),
+  plans: z.array(
+    z.looseObject({
+      id: z.string(),
+      state: z.enum(['saved', 'approved']),
+      guests: z.array(
+        z.looseObject({ vmid: z.number().int(), packages: z.array(z.looseObject({ package: z.string() })) }),
+      ),
+    }),
+  ),
+});
+
+/** Saved plans in `<state_dir>/plans.json`; approving one records who and when. */
+export class PlanStore {
+  readonly path: string;
+  private readonly db: Low<PlansFile>;
+
+  constructor(stateDir: string) {
+    this.path = join(stateDir, 'plans.json');
+    this.db = new Low<PlansFile>(new DurableJSONFile(this.path), { version: 1, plans: [] });
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.db.read();
+    } catch (err) {
+      throw new PvepatchError(
+        'config-invalid',
+        `unable to read ${this.path} - ${(err as Error).message}; move it aside`,
+      );
+    }
+    const parsed = FileShape.safeParse(this.db.data);
+    if (!parsed.success)
+      throw new PvepatchError(
+        'config-invalid',
+        `unable to use ${this.path} - ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}; move it aside`,
+      );
+  }
+
+  list(): SavedPlan[] {
+    return [...this.db.data.plans].reverse();
+  }
+
+  get(id: string): SavedPlan {
+    const p = this.db.data.plans.find((x) => x.id === id);
+    if (!p) throw new PvepatchError('not-found', `no saved plan '${id}' - see 'pvepatch plan list'`);
+    return p;
+  }
+
+  /** Saves the guests that have updates, with every package version; nothing else of the plan. */
+  async save(selector: string[], plans: readonly GuestPlan[], user: string): Promise<SavedPlan> {
+    const guests = plans
+      .filter((p) => !p.skip_reason && p.packages.length > 0)
+      .map((p) => ({
+        vmid: p.vmid,
+        name: p.name,
+        driver: p.driver,
+        packages: p.packages.map((u) => ({
+          package: u.package,
+          current_version: u.current_version,
+          new_version: u.new_version,
+        })),
+      }));
+    if (guests.length === 0)
+      throw new PvepatchError('input-invalid', 'nothing to save - no selected guest has updates pending');
+    const now = new Date().toISOString();
+    const plan: SavedPlan = {
+      id: `plan-${now.slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`,
+      selector,
+      state: 'saved',
+      created_by: user,
+      created_at: now,
+      guests,
+      runs: [],
+    };
+    await this.db.update((d) => {
+      d.plans.push(plan);
+      if (d.plans.length > KEEP) d.plans.splice(0, d.plans.length - KEEP);
+    });
+    return plan;
+  }
+
+  /** Approval by someone else than its author (root@pam may approve its own: it could run anything anyway). */
+  async approve(id: string, user: string): Promise<SavedPlan> {
+    const p = this.get(id);
+    if (p.state === 'approved')
+      throw new PvepatchError(
+        'input-invalid',
+        `plan '${id}' is already approved (by ${p.approved_by} at ${p.approved_at})`,
+      );
+    if (p.created_by === user && user !== 'root@pam')
+      throw new PvepatchError(
+        'forbidden',
+        `permission denied - plan '${id}' must be approved by someone else than its author ${user}`,
+      );
+    await this.db.update(() => {
+      p.state = 'approved';
+      p.approved_by = user;
+      p.approved_at = new Date().toISOString();
+    });
+    return p;
+  }
+
+  async usedBy(id: string, runId: string): Promise<void> {
+    const p = this.get(id);
+    await this.db.update(() => {
+      p.runs.push(runId);
+    });
+  }
+
+  async remove(id: string): Promise<SavedPlan> {
+    const p = this.get(id);
+    await this.db.update((d) => {
+      d.plans = d.plans.filter((x) => x.id !== id);
+    });
+    return p;
+  }
+}
