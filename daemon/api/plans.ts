@@ -51,8 +51,19 @@ export function registerPlanRoutes(
     let i = 0;
     res.json({ data: all.filter((p) => p.guests.map(() => ok[i++]).every(Boolean)) });
   });
-  r.get('/plans/:id', (req, res) => {
-    res.json({ data: plans.get(String(req.params.id)) });
+  r.get('/plans/:id', async (req, res) => {
+    const p = plans.get(String(req.params.id));
+    const ok = await access.allowed(
+      req,
+      res,
+      p.guests.map((g) => ({ path: `/vms/${g.vmid}`, priv: 'VM.Audit' })),
+    );
+    if (!ok.every(Boolean))
+      throw new PvepatchError(
+        'forbidden',
+        `permission denied - plan '${p.id}' names guests you may not see (VM.Audit)`,
+      );
+    res.json({ data: p });
   });
   r.post('/plans/:id/approve', async (req, res) => {
     const p = plans.get(String(req.params.id));
