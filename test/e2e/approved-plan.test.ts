@@ -4,11 +4,25 @@ import type { SavedPlan } from '../../daemon/approvals/types.js';
 import type { RunReport } from '../../daemon/engine/types.js';
 import { type Env, startEnv } from './harness.js';
 
-/** Approved plans on real Debian containers: exactly the approved versions, or refused with the diff. */
+const DEMO = ['demo-app', 'demo-conf', 'demo-lib', 'demo-sec', 'demo-tool'];
+
+/**
+ * Approved plans on real guests of every pinning family: exactly the approved versions even after
+ * newer ones appeared (apt, dnf, zypper), the pacman guest refused with the diff, and a guest that
+ * changed by hand refused with the diff.
+ */
 describe('approved plans', () => {
   let env: Env;
   before(async () => {
-    env = await startEnv({ guests: [{ vmid: 195 }, { vmid: 196 }] });
+    env = await startEnv({
+      guests: [
+        { vmid: 195 },
+        { vmid: 196 },
+        { vmid: 197, flavour: 'fedora' },
+        { vmid: 198, flavour: 'opensuse' },
+        { vmid: 199, flavour: 'arch' },
+      ],
+    });
   });
   after(() => env?.close());
   const json = async <T>(...argv: string[]): Promise<T> => {
@@ -19,18 +33,22 @@ describe('approved plans', () => {
   let plan: SavedPlan;
 
   it('saves a plan with every version, and refuses to run it before approval', async () => {
-    plan = await json<SavedPlan>('plan', 'save', '195', '196');
+    plan = await json<SavedPlan>('plan', 'save', '195-199');
     assert.equal(plan.state, 'saved');
-    assert.deepEqual(
-      plan.guests.map((g) => [
-        g.vmid,
-        g.packages.map((p) => `${p.package} ${p.current_version}->${p.new_version}`).sort(),
-      ]),
-      [195, 196].map((v) => [
-        v,
-        ['demo-app 1.0->1.1', 'demo-conf 1.0->1.1', 'demo-lib 1.0->1.1', 'demo-sec 1.0->1.1', 'demo-tool 1.0->1.1'],
-      ]),
-    );
+    for (const vmid of [195, 196]) {
+      const g = plan.guests.find((x) => x.vmid === vmid)!;
+      assert.deepEqual(g.packages.map((p) => `${p.package} ${p.current_version}->${p.new_version}`).sort(), [
+        'demo-app 1.0->1.1',
+        'demo-conf 1.0->1.1',
+        'demo-lib 1.0->1.1',
+        'demo-sec 1.0->1.1',
+        'demo-tool 1.0->1.1',
+      ]);
+    }
+    for (const vmid of [197, 198, 199]) {
+      const lib = plan.guests.find((x) => x.vmid === vmid)?.packages.find((p) => p.package === 'demo-lib');
+      assert.match(lib?.new_version ?? '', /^1\.1-1/, `${vmid}: ${JSON.stringify(lib)}`);
+    }
     const early = await env.cli('run', '--plan', plan.id);
     assert.equal(early.code, 3);
     assert.match(early.err, new RegExp(`unable to run plan '${plan.id}' - it is not approved`));
@@ -39,24 +57,34 @@ describe('approved plans', () => {
     assert.equal(approved.approved_by, 'root@pam');
   });
 
-  it('installs exactly the approved versions after newer ones appeared; a guest that changed is refused with the diff', async () => {
+  it('installs exactly the approved versions after newer ones appeared; pacman and a changed guest are refused with the diff', async () => {
     await env.lab.setRepo('v3', { update: true });
     // someone upgrades demo-app in 196 by hand after the approval
     await env.lab.execOk(196, ['apt-get', 'install', '-y', '--only-upgrade', 'demo-app=1.1']);
     const r = await env.cli('--output-format', 'json', 'run', '--plan', plan.id);
     assert.equal(r.code, 5, `${r.out}\n${r.err}`);
     const rep = JSON.parse(r.out) as RunReport;
-    const g195 = rep.guests.find((g) => g.vmid === 195)!;
-    const g196 = rep.guests.find((g) => g.vmid === 196)!;
-    assert.equal(g195.outcome, 'updated');
-    for (const p of ['demo-app', 'demo-conf', 'demo-lib', 'demo-sec', 'demo-tool'])
+    const outcome = (vmid: number) => rep.guests.find((g) => g.vmid === vmid)!;
+    for (const p of DEMO)
       assert.equal(await env.lab.dpkgVersion(195, p), '1.1', `195 ${p}: the approved version, not 1.2`);
-    assert.equal(g196.outcome, 'refused');
+    for (const vmid of [197, 198]) {
+      assert.equal(outcome(vmid).outcome, 'updated', `${vmid}: ${outcome(vmid).reason}`);
+      for (const p of DEMO)
+        assert.equal(await env.lab.packageVersion(vmid, p), '1.1-1', `${vmid} ${p}: approved, not 1.2`);
+    }
+    assert.equal(outcome(195).outcome, 'updated');
+    assert.equal(outcome(196).outcome, 'refused');
     assert.match(
-      g196.reason ?? '',
+      outcome(196).reason ?? '',
       /the guest changed since the plan was approved - demo-app: approved 1\.0 -> 1\.1, now no update pending/,
     );
     assert.equal(await env.lab.dpkgVersion(196, 'demo-lib'), '1.0', '196 untouched');
+    assert.equal(outcome(199).outcome, 'refused');
+    assert.match(
+      outcome(199).reason ?? '',
+      /demo-lib: approved 1\.1-1, now 1\.2-1 offered \(this family cannot pin a version\)/,
+    );
+    assert.equal(await env.lab.packageVersion(199, 'demo-lib'), '1.0-1', 'the pacman guest untouched');
     const saved = await json<SavedPlan>('plan', 'show', plan.id);
     assert.deepEqual(saved.runs, [rep.id]);
   });

@@ -5,7 +5,7 @@ export const DEMO_PACKAGE_NAMES = ['demo-lib', 'demo-app', 'demo-conf', 'demo-to
 
 /**
  * v1: only 1.0 versions; v2: 1.0 and 1.1 of every package (demo-sec 1.1 from the security repo);
- * v3 (Debian only): v2 plus demo-lib and demo-tool 1.2, a newer release after a plan was approved.
+ * v3: v2 plus demo-lib and demo-tool 1.2, a newer release after a plan was approved.
  */
 export type RepoState = 'v1' | 'v2' | 'v3';
 

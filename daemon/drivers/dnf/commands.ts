@@ -4,7 +4,7 @@
  * parsers read C-locale messages, and a held lock makes dnf exit 200 at once instead of waiting
  * forever (the driver does the waiting, with a timeout).
  */
-import { filterArgs } from '../rpm-common/commands.js';
+import { filterArgs, pinArgs } from '../rpm-common/commands.js';
 import type { UpgradeFilters } from '../rpm-common/tool.js';
 import { DNF_LOCK_FILES } from './parse.js';
 
@@ -50,7 +50,7 @@ export function planCommand(filters: UpgradeFilters): string[] {
 }
 
 export function upgradeCommand(filters: UpgradeFilters): string[] {
-  return [...DNF, '-y', ...filterArgs(filters), 'upgrade'];
+  return [...DNF, '-y', ...filterArgs(filters), 'upgrade', ...pinArgs(filters.pins)];
 }
 
 /** dnf-plugins-core's `needs-restarting`; `dnf` says "No such command" when the plugin is absent. */

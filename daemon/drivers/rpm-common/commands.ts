@@ -2,7 +2,7 @@
  * rpm-level argv builders shared by the dnf and yum drivers. Every builder returns a fresh string
  * array; nothing is ever joined into a shell string.
  */
-import { assertPackageNames } from '../../core/validate.js';
+import { assertPackageNames, assertVersion } from '../../core/validate.js';
 
 /** `.rpmnew` (package's version beside the kept edit) and `.rpmsave` (edit saved aside). */
 export const CONFFILE_SUFFIXES = ['.rpmnew', '.rpmsave'] as const;
@@ -48,4 +48,10 @@ export function filterArgs(filters: { exclude: readonly string[]; securityOnly: 
   const args = filters.securityOnly ? ['--security'] : [];
   for (const name of assertPackageNames(filters.exclude)) args.push(`--exclude=${name}`);
   return args;
+}
+
+/** An approved plan's packages as `name-[epoch:]version-release` specs (after `--`), or none. */
+export function pinArgs(pins: Readonly<Record<string, string>> | undefined): string[] {
+  const specs = Object.entries(pins ?? {}).map(([n, v]) => `${assertPackageNames([n])[0]}-${assertVersion(v)}`);
+  return specs.length > 0 ? ['--', ...specs] : [];
 }

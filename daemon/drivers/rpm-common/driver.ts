@@ -12,6 +12,8 @@ export function rpmDriver(tool: RpmTool, id: Pick<Driver, 'osIds' | 'ostypes' | 
   return {
     name: tool.name,
     ...id,
+    // an approved plan's versions go to dnf/yum as `name-[epoch:]version-release` specs
+    pinsVersions: true,
     refresh: (ctx) => tool.refresh(ctx),
     listUpdates: (ctx, opts) => family.listUpdates(tool, ctx, opts),
     precheck: (ctx, opts) => family.precheck(tool, ctx, opts),

@@ -18,6 +18,8 @@ import * as rs from './steps.js';
 export interface UpgradeFilters {
   exclude: readonly string[];
   securityOnly: boolean;
+  /** An approved plan's versions (`name-[epoch:]version-release`): upgrade exactly these. */
+  pins?: Readonly<Record<string, string>>;
 }
 
 export interface TransactionPlan {

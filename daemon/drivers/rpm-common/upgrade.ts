@@ -17,7 +17,11 @@ import * as rs from './steps.js';
 import type { RpmTool, TransactionPlan, UpgradeFilters } from './tool.js';
 
 export async function upgradeWith(tool: RpmTool, ctx: DriverContext, opts: UpgradeOptions): Promise<UpgradeResult> {
-  const filters: UpgradeFilters = { exclude: assertPackageNames(opts.exclude), securityOnly: !!opts.securityOnly };
+  const filters: UpgradeFilters = {
+    exclude: assertPackageNames(opts.exclude),
+    securityOnly: !!opts.securityOnly,
+    ...(opts.pins ? { pins: opts.pins } : {}),
+  };
   const adminHolds = await tool.adminHolds(ctx);
   const before = await rs.readInstalled(ctx);
   if (opts.dryRun) return dryRun(tool, ctx, filters, before, adminHolds);

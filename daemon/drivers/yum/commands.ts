@@ -5,7 +5,7 @@
  * currently holding the yum lock; exiting as configured by exit_on_lock") instead of waiting
  * forever, and the driver waits with a timeout.
  */
-import { filterArgs } from '../rpm-common/commands.js';
+import { filterArgs, pinArgs } from '../rpm-common/commands.js';
 import type { UpgradeFilters } from '../rpm-common/tool.js';
 
 const YUM = ['env', 'LC_ALL=C', 'yum', '--setopt=exit_on_lock=1'] as const;
@@ -48,7 +48,7 @@ export function planCommand(filters: UpgradeFilters): string[] {
 }
 
 export function upgradeCommand(filters: UpgradeFilters): string[] {
-  return [...YUM, '-y', ...filterArgs(filters), 'update'];
+  return [...YUM, '-y', ...filterArgs(filters), 'update', ...pinArgs(filters.pins)];
 }
 
 export function needsRestartingPresentCommand(): string[] {

@@ -5,7 +5,7 @@
  * messages for the parsers, and zypper itself waits for the zypp lock (exit 7 only after the wait).
  */
 import { PvepatchError } from '../../core/errors.js';
-import { assertPackageNames } from '../../core/validate.js';
+import { assertPackageNames, assertVersion } from '../../core/validate.js';
 
 /** libzypp's own flag, set after installing a package that provides `installhint(reboot-needed)`. */
 export const REBOOT_NEEDED_FILE = '/run/reboot-needed';
@@ -105,6 +105,13 @@ export function verifyCommand(waitSeconds: number): string[] {
  */
 export function updateCommand(waitSeconds: number): string[] {
   return zypper(waitSeconds, ['update', '--auto-agree-with-licenses']);
+}
+
+/** An approved plan: exactly these versions (`name=version-release`), through `install`, which takes versions. */
+export function pinnedUpdateCommand(waitSeconds: number, pins: Readonly<Record<string, string>>): string[] {
+  const specs = Object.entries(pins).map(([n, v]) => `${assertPackageNames([n])[0]}=${assertVersion(v)}`);
+  if (specs.length === 0) throw new Error('a pinned update needs at least one package');
+  return zypper(waitSeconds, ['install', '--auto-agree-with-licenses', '--no-recommends', '--', ...specs]);
 }
 
 export function updateDryRunCommand(waitSeconds: number): string[] {

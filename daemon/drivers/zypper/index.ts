@@ -11,6 +11,8 @@ export const zypperDriver = {
   name: 'zypper',
   osIds: ['opensuse-leap', 'opensuse-tumbleweed', 'opensuse', 'sles', 'sled', 'suse'],
   ostypes: ['opensuse'],
+  // an approved plan's versions go to `zypper install name=version-release`
+  pinsVersions: true,
 
   refresh: (ctx) => step.refresh(ctx),
 

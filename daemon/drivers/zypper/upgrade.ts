@@ -11,6 +11,7 @@ import type { ChangedPackage, DriverContext, UpgradeOptions, UpgradeResult } fro
 import {
   assertHolds,
   CONFFILE_SUFFIXES,
+  pinnedUpdateCommand,
   securityPatchCommand,
   updateCommand,
   updateDryRunCommand,
@@ -58,7 +59,13 @@ export async function upgrade(ctx: DriverContext, opts: UpgradeOptions): Promise
  * and runs it again after an exit 103 (zypper updated itself). Runs inside the run's locks.
  */
 async function runUpgrade(ctx: DriverContext, opts: UpgradeOptions, timeoutMs: number) {
-  const build = opts.securityOnly ? securityPatchCommand : updateCommand;
+  const pins = opts.pins;
+  const build =
+    pins && Object.keys(pins).length > 0
+      ? (w: number) => pinnedUpdateCommand(w, pins)
+      : opts.securityOnly
+        ? securityPatchCommand
+        : updateCommand;
   let output = opts.fixBroken ? await step.repair(ctx, timeoutMs) : '';
   let rebootNeeded = false;
   for (let pass = 1; pass <= MAX_PASSES; pass++) {

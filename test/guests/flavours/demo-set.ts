@@ -70,6 +70,8 @@ export function familyDemoPackages(kernel: { name: string; provides?: string[]; 
     pkgs.push(demo('demo-tool', v));
     pkgs.push(demo('demo-sec', v));
   }
+  // repo state v3: a newer release after a plan was approved
+  pkgs.push(demo('demo-lib', '1.2'), demo('demo-tool', '1.2'));
   for (const v of Object.values(KERNEL_VERSIONS)) {
     const dir = `/usr/lib/modules/${kernel.kver(v)}`;
     pkgs.push({
@@ -88,7 +90,7 @@ export function familyDemoPackages(kernel: { name: string; provides?: string[]; 
 /** Which package versions (`name-version`) a repo state offers; the release package is always there. */
 export function familyRepoLayout(pkgs: readonly FamilyPackage[], state: RepoState): FamilyPackage[] {
   const newest = new Set(['1.1', KERNEL_VERSIONS.v2]);
-  return pkgs.filter((p) => state !== 'v1' || !newest.has(p.version));
+  return pkgs.filter((p) => (p.version === '1.2' ? state === 'v3' : state !== 'v1' || !newest.has(p.version)));
 }
 
 /** `name-version-release` of a package, e.g. demo-app-1.1-1. */
