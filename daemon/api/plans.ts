@@ -9,9 +9,9 @@ import { z } from 'zod';
 import type { PlanStore } from '../approvals/store.js';
 import { PvepatchError } from '../core/errors.js';
 import type { Engine } from '../engine/engine.js';
-import { resolveTargets } from '../engine/targets.js';
 import type { EngineServices } from '../engine/types.js';
 import type { Access } from './app.js';
+import { requireRunOnAll } from './run-on-all.js';
 
 const Save = z.strictObject({
   selector: z.array(z.string().max(200)).min(1).max(1000),
@@ -23,16 +23,8 @@ export function registerPlanRoutes(
   deps: { engine: Engine; svc: EngineServices; plans: PlanStore; access: Access },
 ): void {
   const { engine, svc, plans, access } = deps;
-  const mayRunAll = async (req: Request, res: Response, vmids: number[]) => {
-    const targets = await resolveTargets(svc, vmids.map(String));
-    const checked = await access.authorize(req, res, 'run')(targets);
-    const no = checked.filter((t) => t.skip_reason?.startsWith('not permitted'));
-    if (no.length > 0 || checked.length < targets.length)
-      throw new PvepatchError(
-        'forbidden',
-        `permission denied - ${no.map((t) => t.skip_reason).join('; ') || 'not every guest of the plan is visible to you'}`,
-      );
-  };
+  const mayRunAll = (req: Request, res: Response, vmids: number[]) =>
+    requireRunOnAll(svc, access, req, res, vmids, 'plan');
   r.post('/plans', async (req, res) => {
     const b = Save.parse(req.body ?? {});
     const planned = await engine.plan(

@@ -4,15 +4,14 @@
  * /rollouts/:id/events streams them, POST /rollouts/:id/{pause,resume,cancel} steer them (the
  * caller must be allowed to run on every guest of the rollout).
  */
-import type { Request, RequestHandler, Response, Router } from 'express';
-import { PvepatchError } from '../core/errors.js';
+import type { RequestHandler, Router } from 'express';
 import type { Engine } from '../engine/engine.js';
-import { resolveTargets } from '../engine/targets.js';
 import type { EngineServices } from '../engine/types.js';
 import type { RolloutManager } from '../rollouts/manager.js';
 import { RolloutStart, rolloutOptions } from '../rollouts/options.js';
 import type { Access } from './app.js';
 import { streamEvents } from './events-stream.js';
+import { requireRunOnAll } from './run-on-all.js';
 
 export function registerRolloutRoutes(
   r: Router,
@@ -20,21 +19,6 @@ export function registerRolloutRoutes(
 ): void {
   const { engine, svc, rollouts, access } = deps;
   if (deps.nodeWide) r.get(['/rollouts', '/rollouts/:id', '/rollouts/:id/events'], deps.nodeWide);
-  /** The caller must be allowed to run on every guest of the rollout to steer it. */
-  const mayRun = async (req: Request, res: Response, id: string) => {
-    const ro = rollouts.get(id);
-    const targets = await resolveTargets(
-      svc,
-      ro.guests.map((g) => String(g.vmid)),
-    );
-    const checked = await access.authorize(req, res, 'run')(targets);
-    const no = checked.filter((t) => t.skip_reason?.startsWith('not permitted'));
-    if (no.length > 0 || checked.length < targets.length)
-      throw new PvepatchError(
-        'forbidden',
-        `permission denied - ${no.map((t) => t.skip_reason).join('; ') || 'not every guest of the rollout is visible to you'}`,
-      );
-  };
 
   r.post('/rollouts', async (req, res) => {
     const { selector, not_after, ...policy } = RolloutStart.parse(req.body ?? {});
@@ -62,7 +46,15 @@ export function registerRolloutRoutes(
   for (const action of ['pause', 'resume', 'cancel'] as const) {
     r.post(`/rollouts/:id/${action}`, async (req, res) => {
       const id = String(req.params.id);
-      await mayRun(req, res, id);
+      // steering needs the run privileges on every guest of the rollout
+      await requireRunOnAll(
+        svc,
+        access,
+        req,
+        res,
+        rollouts.get(id).guests.map((g) => g.vmid),
+        'rollout',
+      );
       const caller = access.caller(req, res);
       const ro =
         action === 'pause'

@@ -4,6 +4,7 @@ import { Low } from 'lowdb';
 import { z } from 'zod';
 import { PvepatchError } from '../core/errors.js';
 import type { GuestPlan } from '../engine/types.js';
+import { readChecked } from '../store/checked-read.js';
 import { DurableJSONFile } from '../store/durable-json-file.js';
 import type { SavedPlan } from './types.js';
 
@@ -38,20 +39,7 @@ export class PlanStore {
   }
 
   async start(): Promise<void> {
-    try {
-      await this.db.read();
-    } catch (err) {
-      throw new PvepatchError(
-        'config-invalid',
-        `unable to read ${this.path} - ${(err as Error).message}; move it aside`,
-      );
-    }
-    const parsed = FileShape.safeParse(this.db.data);
-    if (!parsed.success)
-      throw new PvepatchError(
-        'config-invalid',
-        `unable to use ${this.path} - ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}; move it aside`,
-      );
+    await readChecked(this.db as Low<unknown>, this.path, FileShape, 'move it aside');
   }
 
   list(): SavedPlan[] {

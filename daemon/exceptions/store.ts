@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { z } from 'zod';
 import { PvepatchError } from '../core/errors.js';
+import { readChecked } from '../store/checked-read.js';
 import { DurableJSONFile } from '../store/durable-json-file.js';
 import type { ExceptionState, PackageException } from './types.js';
 import {
@@ -51,25 +52,12 @@ export class ExceptionStore {
 
   /** Reads and checks the file; a damaged one stops the daemon with what to do, never silently emptied. */
   async start(): Promise<void> {
-    try {
-      await this.db.read();
-    } catch (err) {
-      throw new PvepatchError(
-        'config-invalid',
-        `unable to read ${this.path} - ${(err as Error).message}; fix or move it aside (the exceptions in it would be lost)`,
-      );
-    }
-    const parsed = FileShape.safeParse(this.db.data);
-    if (!parsed.success) {
-      const why = parsed.error.issues
-        .slice(0, 3)
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; ');
-      throw new PvepatchError(
-        'config-invalid',
-        `unable to use ${this.path} - ${why}; fix or move it aside (the exceptions in it would be lost)`,
-      );
-    }
+    await readChecked(
+      this.db as Low<unknown>,
+      this.path,
+      FileShape,
+      'fix or move it aside (the exceptions in it would be lost)',
+    );
   }
 
   /** Every exception with its state now, oldest first. */

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { z } from 'zod';
 import { PvepatchError } from '../core/errors.js';
+import { readChecked } from '../store/checked-read.js';
 import { DurableJSONFile } from '../store/durable-json-file.js';
 import type { Rollout } from './types.js';
 
@@ -37,22 +38,7 @@ export class RolloutStore {
   }
 
   async start(): Promise<void> {
-    try {
-      await this.db.read();
-    } catch (err) {
-      throw new PvepatchError(
-        'config-invalid',
-        `unable to read ${this.path} - ${(err as Error).message}; move it aside`,
-      );
-    }
-    const parsed = FileShape.safeParse(this.db.data);
-    if (!parsed.success) {
-      const why = parsed.error.issues
-        .slice(0, 3)
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; ');
-      throw new PvepatchError('config-invalid', `unable to use ${this.path} - ${why}; move it aside`);
-    }
+    await readChecked(this.db as Low<unknown>, this.path, FileShape, 'move it aside');
   }
 
   list(): Rollout[] {

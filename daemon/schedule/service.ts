@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.js';
 import type { Engine } from '../engine/engine.js';
 import type { RolloutManager } from '../rollouts/manager.js';
 import { RolloutPolicy, rolloutOptions } from '../rollouts/options.js';
+import { readChecked } from '../store/checked-read.js';
 import { DurableJSONFile } from '../store/durable-json-file.js';
 import { nextOccurrences, nodeTimeZone } from './cron.js';
 import { assertNoOverlap } from './overlap.js';
@@ -98,22 +99,16 @@ export class ScheduleService {
 
   /** Reads and checks the file (before the daemon is ready); `arm()` then starts the jobs. */
   async start(): Promise<void> {
-    try {
-      await this.db.read();
-    } catch (err) {
-      throw new PvepatchError('config-invalid', `unable to read ${this.path} - ${errorMessage(err)}; move it aside`);
-    }
-    const parsed = FileShape.safeParse(this.db.data);
-    const defs = parsed.success ? z.array(ScheduleDefInput).safeParse(parsed.data.schedules) : undefined;
-    if (!parsed.success || !defs?.success) {
-      const issues = (parsed.success ? defs?.error?.issues : parsed.error.issues) ?? [];
-      const why = issues
+    const file = await readChecked(this.db as Low<unknown>, this.path, FileShape, 'move it aside');
+    const defs = z.array(ScheduleDefInput).safeParse(file.schedules);
+    if (!defs.success) {
+      const why = defs.error.issues
         .slice(0, 3)
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .map((i) => `schedules.${i.path.join('.')}: ${i.message}`)
         .join('; ');
       throw new PvepatchError('config-invalid', `unable to use ${this.path} - ${why}; move it aside`);
     }
-    this.db.data = { ...(parsed.data as unknown as SchedulesFile), schedules: defs.data };
+    this.db.data = { ...(file as unknown as SchedulesFile), schedules: defs.data };
   }
 
   stop(): void {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { z } from 'zod';
-import { PvepatchError } from '../core/errors.js';
+import { readChecked } from './checked-read.js';
 import { DurableJSONFile } from './durable-json-file.js';
 import { RunStore } from './runs.js';
 
@@ -166,30 +166,17 @@ export class StateStore {
 
   /** Reads and checks the file; a damaged one stops the daemon with what to do, never silently resets. */
   async start(): Promise<void> {
-    try {
-      await this.db.read();
-    } catch (err) {
-      throw new PvepatchError(
-        'config-invalid',
-        `unable to read ${this.path} - ${(err as Error).message}; move it aside to start with an empty state`,
-      );
-    }
-    const parsed = StateFile.safeParse(this.db.data);
-    if (!parsed.success) {
-      const why = parsed.error.issues
-        .slice(0, 3)
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; ');
-      throw new PvepatchError(
-        'config-invalid',
-        `unable to use ${this.path} - ${why}; move it aside to start with an empty state`,
-      );
-    }
-    const { runs: legacy = [], ...rest } = parsed.data as unknown as State & { runs?: RunSummary[] };
+    const data = await readChecked(
+      this.db as Low<unknown>,
+      this.path,
+      StateFile,
+      'move it aside to start with an empty state',
+    );
+    const { runs: legacy = [], ...rest } = data as unknown as State & { runs?: RunSummary[] };
     this.db.data = { ...rest, version: 3 };
     // runs first (written durably), then the state without them: a crash between repeats the move
     await this.runs.start(legacy);
-    if (legacy.length > 0 || parsed.data.version !== 3) await this.db.write();
+    if (legacy.length > 0 || data.version !== 3) await this.db.write();
   }
 
   get data(): State {
