@@ -105,7 +105,7 @@ export class Daemon {
       await rolloutStore.start();
       this.rollouts = new RolloutManager(svc, this.engine, rolloutStore, (line) => this.log.warn(line));
       await this.rollouts.start();
-      this.schedules = new ScheduleService(this.cfg.state_dir, this.engine, this.rollouts, this.log);
+      this.schedules = new ScheduleService(this.cfg.state_dir, this.engine, this.rollouts, this.log, plans);
       await this.schedules.start();
       this.audit = new AuditLog(this.cfg.log_dir, {
         maxBytes: this.cfg.audit_max_mb * 1024 * 1024,

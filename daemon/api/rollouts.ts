@@ -21,8 +21,8 @@ export function registerRolloutRoutes(
   if (deps.nodeWide) r.get(['/rollouts', '/rollouts/:id', '/rollouts/:id/events'], deps.nodeWide);
 
   r.post('/rollouts', async (req, res) => {
-    const { selector, not_after, ...policy } = RolloutStart.parse(req.body ?? {});
-    const opts = rolloutOptions(policy, selector, not_after ? new Date(not_after) : undefined);
+    const { selector, not_after, plan, ...policy } = RolloutStart.parse(req.body ?? {});
+    const opts = rolloutOptions(policy, selector, not_after ? new Date(not_after) : undefined, plan);
     const ro = await rollouts.create(opts, access.caller(req, res), access.authorize(req, res, 'run'));
     res.status(202).json({ data: ro });
   });

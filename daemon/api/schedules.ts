@@ -1,6 +1,7 @@
 /**
  * Schedules over the API: GET /schedules (each with its next five occurrences, what it last did and
- * missed), POST /schedules, PUT and DELETE /schedules/:id. Schedules act unattended on whatever
+ * missed), POST /schedules, PUT and DELETE /schedules/:id, POST /schedules/:id/run (now, in a
+ * window of its length from now, like a backup job's "Run now"). Schedules act unattended on whatever
  * their selector picks, so over HTTPS reading them needs Sys.Audit and changing them Sys.Modify on
  * `/`; each change is audited.
  */
@@ -32,6 +33,9 @@ export function registerScheduleRoutes(
   });
   r.put('/schedules/:id', write, async (req, res) => {
     res.json({ data: await o.service.update(String(req.params.id), req.body ?? {}) });
+  });
+  r.post('/schedules/:id/run', write, async (req, res) => {
+    res.status(202).json({ data: await o.service.runNow(String(req.params.id), user(req, res)) });
   });
   r.delete('/schedules/:id', write, async (req, res) => {
     res.json({ data: await o.service.remove(String(req.params.id)) });

@@ -53,7 +53,12 @@ export class PlanStore {
   }
 
   /** Saves the guests that have updates, with every package version; nothing else of the plan. */
-  async save(selector: string[], plans: readonly GuestPlan[], user: string): Promise<SavedPlan> {
+  async save(
+    selector: string[],
+    plans: readonly GuestPlan[],
+    user: string,
+    from: { schedule?: string } = {},
+  ): Promise<SavedPlan> {
     const guests = plans
       .filter((p) => !p.skip_reason && p.packages.length > 0)
       .map((p) => ({
@@ -76,9 +81,12 @@ export class PlanStore {
       created_by: user,
       created_at: now,
       guests,
+      ...(from.schedule ? { schedule: from.schedule } : {}),
       runs: [],
     };
     await this.db.update((d) => {
+      // a schedule's newer plan supersedes its older ones still waiting for approval
+      if (from.schedule) d.plans = d.plans.filter((x) => x.schedule !== from.schedule || x.state !== 'saved');
       d.plans.push(plan);
       if (d.plans.length > KEEP) d.plans.splice(0, d.plans.length - KEEP);
     });
@@ -104,6 +112,11 @@ export class PlanStore {
       p.approved_at = new Date().toISOString();
     });
     return p;
+  }
+
+  /** The newest approved plan a schedule saved that no run has installed yet. */
+  approvedFor(schedule: string): SavedPlan | undefined {
+    return this.list().find((p) => p.schedule === schedule && p.state === 'approved' && p.runs.length === 0);
   }
 
   async usedBy(id: string, runId: string): Promise<void> {

@@ -27,6 +27,8 @@ export interface SavedPlan {
   approved_by?: string;
   approved_at?: string;
   guests: SavedGuestPlan[];
+  /** The `apply` schedule that saved it for approval (its next window installs it once approved). */
+  schedule?: string;
   /** Runs that installed it. */
   runs: string[];
 }

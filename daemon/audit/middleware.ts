@@ -57,6 +57,7 @@ export function actionOf(
   if (m === 'POST' && route === '/schedules') return 'schedule.create';
   if (m === 'PUT' && route === '/schedules/:id') return 'schedule.update';
   if (m === 'DELETE' && route === '/schedules/:id') return 'schedule.delete';
+  if (m === 'POST' && route === '/schedules/:id/run') return 'schedule.run';
   if (m === 'POST' && route === '/exceptions') return 'exception.create';
   if (m === 'PUT' && route === '/exceptions/:id') return 'exception.update';
   if (m === 'DELETE' && route === '/exceptions/:id') return 'exception.delete';
@@ -82,6 +83,7 @@ const KNOWN_PATHS: [RegExp, string][] = [
   [/\/rollouts$/, '/rollouts'],
   [/\/schedules$/, '/schedules'],
   [/\/schedules\/(?<id>[^/]+)$/, '/schedules/:id'],
+  [/\/schedules\/(?<id>[^/]+)\/run$/, '/schedules/:id/run'],
   [/\/rollouts\/(?<id>[^/]+)\/pause$/, '/rollouts/:id/pause'],
   [/\/rollouts\/(?<id>[^/]+)\/resume$/, '/rollouts/:id/resume'],
   [/\/rollouts\/(?<id>[^/]+)\/cancel$/, '/rollouts/:id/cancel'],

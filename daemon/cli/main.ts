@@ -183,7 +183,10 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--detach', 'print the run id and return at once; the run goes on in the daemon')
     .option('--exclude <pkgs>', 'packages to keep back (comma-separated)', splitList, [])
     .option('--security-only', 'only updates marked as security fixes')
-    .option('--plan <id>', 'install exactly the versions of an approved saved plan (its guests)')
+    .option(
+      '--plan <id>',
+      'install exactly the versions of an approved saved plan (its guests, or those the selector names)',
+    )
     .addOption(
       new Option(
         '--reboot <when>',
@@ -201,9 +204,10 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       // checked here: commander's own conflict check would exit the process, not return exit code 3
       if (o.detach && o.follow)
         throw new PvepatchError('input-invalid', "option '--detach' cannot be used with option '--follow'");
-      if (o.plan && (words.length > 0 || o.all))
-        throw new PvepatchError('input-invalid', 'a run of a saved plan takes no selector: the plan names its guests');
-      const selector = o.plan ? [] : selectorOf(words, o.all, o.exclude);
+      if (o.plan && o.all)
+        throw new PvepatchError('input-invalid', "a run of a saved plan takes no '--all': the plan names its guests");
+      // with a plan, a selector narrows it to some of its guests
+      const selector = o.plan ? words : selectorOf(words, o.all, o.exclude);
       const client = api();
       const run = await client.post<RunSummary>('/runs', {
         selector,

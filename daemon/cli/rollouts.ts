@@ -127,6 +127,7 @@ export function addRolloutCommand(program: Command, deps: RolloutCommandDeps): C
     .option('--reboot <when>', 'never, if-required or always (default: the policy)')
     .option('--on-failure <what>', 'keep or rollback (default: the policy)')
     .option('--until <time>', 'start no group at or after this time (ISO), as at the end of a maintenance window')
+    .option('--plan <id>', 'an approved saved plan: only its guests the selector names, exactly its versions')
     .option('--detach', 'print the rollout id and return; it goes on in the daemon')
     .option('-q, --quiet', 'print only the result')
     .action(async (selector: string[], o: Record<string, string | number | boolean | undefined>) => {
@@ -143,6 +144,7 @@ export function addRolloutCommand(program: Command, deps: RolloutCommandDeps): C
         ...(o.reboot ? { reboot: o.reboot } : {}),
         ...(o.onFailure ? { on_failure: o.onFailure } : {}),
         ...(o.until ? { not_after: o.until } : {}),
+        ...(o.plan ? { plan: o.plan } : {}),
       });
       if (o.detach) {
         deps.print({ id: r.id }, () => r.id);

@@ -19,7 +19,7 @@ export function schedulesText(rows: ScheduleView[]): string {
     rows.map((s) => [
       s.id,
       `${s.cron}${s.tz ? ` ${s.tz}` : ''}`,
-      s.mode,
+      s.require_approval ? `${s.mode} (approved plans)` : s.mode,
       `${s.window_minutes}m`,
       s.selector.join(' '),
       s.enabled ? 'yes' : 'no',
@@ -42,6 +42,12 @@ export function scheduleText(s: ScheduleView): string {
   if (s.last_report)
     lines.push(
       `last report ${s.last_report.at}: ${s.last_report.with_updates} of ${s.last_report.guests} guest(s) with ${s.last_report.updates} update(s), ${s.last_report.security_updates} for security`,
+    );
+  if (s.require_approval)
+    lines.push(
+      s.awaiting_approval
+        ? `needs an approved plan: plan ${s.awaiting_approval} waits for approval ('pvepatch plan approve ${s.awaiting_approval}')`
+        : 'needs an approved plan: each window without one saves one for approval',
     );
   if (s.rollouts.length > 0) lines.push(`rollouts: ${s.rollouts.join(' ')}`);
   return lines.join('\n');
@@ -79,10 +85,11 @@ function withOptions(c: Command): Command {
     .option('--exclude <pkgs>', 'apply: packages to keep back (comma-separated)')
     .option('--reboot <when>', 'apply: never, if-required or always')
     .option('--on-failure <what>', 'apply: keep or rollback')
-    .option('--security-only', 'apply: only security updates');
+    .option('--security-only', 'apply: only security updates')
+    .option('--require-approval', 'apply: install only a plan someone approved (each window without one saves one)');
 }
 
-/** `pvepatch schedule list|show|add|set|rm`. */
+/** `pvepatch schedule list|show|add|set|run|rm`. */
 export function addScheduleCommand(program: Command, deps: ScheduleCommandDeps): Command {
   const cmd = program
     .command('schedule')
@@ -118,6 +125,7 @@ export function addScheduleCommand(program: Command, deps: ScheduleCommandDeps):
       window_minutes: o.window,
       enabled: !o.disabled,
       ...(rollout || o.mode === 'apply' ? { rollout: rollout ?? {} } : {}),
+      ...(o.requireApproval ? { require_approval: true } : {}),
     });
     deps.print(s, () => scheduleText(s));
   });
@@ -130,7 +138,8 @@ export function addScheduleCommand(program: Command, deps: ScheduleCommandDeps):
       .option('--mode <mode>')
       .option('--selector <terms>', 'a new selector (space- or comma-separated)')
       .option('--enable')
-      .option('--disable'),
+      .option('--disable')
+      .option('--no-approval', 'apply: stop requiring an approved plan'),
   ).action(async (id: string, o: Opts) => {
     const rollout = rolloutOf(o);
     const s = await deps.api().put<ScheduleView>(`/schedules/${encodeURIComponent(id)}`, {
@@ -140,10 +149,19 @@ export function addScheduleCommand(program: Command, deps: ScheduleCommandDeps):
       ...(o.mode ? { mode: o.mode } : {}),
       ...(typeof o.selector === 'string' ? { selector: o.selector.split(/[\s,]+/).filter(Boolean) } : {}),
       ...(o.enable ? { enabled: true } : o.disable ? { enabled: false } : {}),
+      ...(o.requireApproval ? { require_approval: true } : o.approval === false ? { require_approval: false } : {}),
       ...(rollout ? { rollout } : {}),
     });
     deps.print(s, () => scheduleText(s));
   });
+  cmd
+    .command('run')
+    .description('run it now, in a window of its length from now (its own times stay as they are)')
+    .argument('<id>')
+    .action(async (id: string) => {
+      const s = await deps.api().post<ScheduleView & { ran: string }>(`/schedules/${encodeURIComponent(id)}/run`, {});
+      deps.print(s, () => s.ran);
+    });
   cmd
     .command('rm')
     .argument('<id>')

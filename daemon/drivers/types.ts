@@ -76,7 +76,7 @@ export interface Driver {
   readonly binary?: string;
   /** false when the family publishes no security metadata (pacman, apk): security-only runs are refused. */
   readonly securityMetadata?: boolean;
-  /** true when `upgrade` can install given versions (`pins`): apt `pkg=ver`. */
+  /** true when `upgrade` can install given versions (`pins`): apt, dnf/yum, zypper, apk. */
   readonly pinsVersions?: boolean;
   refresh(ctx: DriverContext): Promise<void>;
   listUpdates(ctx: DriverContext, opts?: { exclude?: string[] }): Promise<PendingUpdate[]>;

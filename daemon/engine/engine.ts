@@ -168,13 +168,21 @@ export class Engine {
   ): Promise<RunSummary> {
     this.refuseWhenStopping();
     const saved = req.plan ? this.approvedPlan(req.plan) : undefined;
-    if (saved) req = { ...req, selector: saved.guests.map((g) => String(g.vmid)) };
+    // a plan's guests, or those of them the selector names (a rollout's group)
+    if (saved && req.selector.length === 0) req = { ...req, selector: saved.guests.map((g) => String(g.vmid)) };
     const exclude = validateRequest(req);
-    let targets = await authorize(await resolveTargets(this.svc, req.selector, req));
+    let resolved = await resolveTargets(this.svc, req.selector, req);
     if (saved) {
       const byVmid = new Map(saved.guests.map((g) => [g.vmid, g]));
-      targets = targets.map((t) => ({ ...t, approved: byVmid.get(t.guest.vmid)! }));
+      resolved = resolved.filter((t) => byVmid.has(t.guest.vmid));
+      if (resolved.length === 0)
+        throw new PvepatchError(
+          'input-invalid',
+          `unable to run plan '${saved.id}' - none of the selected guests (${req.selector.join(' ')}) is in it`,
+        );
+      resolved = resolved.map((t) => ({ ...t, approved: byVmid.get(t.guest.vmid)! }));
     }
+    const targets = await authorize(resolved);
     this.refuseWhenStopping();
     const only = targets.length === 1 ? String(targets[0]!.guest.vmid) : '';
     const id = newRunId({ node: this.svc.node, type: req.dry_run ? 'dryrun' : 'run', vmid: only, ...meta });
@@ -220,7 +228,7 @@ export class Engine {
   }
 
   /** An approved saved plan, or a clear refusal. */
-  private approvedPlan(id: string) {
+  approvedPlan(id: string) {
     if (!this.svc.plans) throw new PvepatchError('not-found', 'this daemon keeps no saved plans');
     const p = this.svc.plans.get(id);
     if (p.state !== 'approved')

@@ -54,13 +54,20 @@ export class RolloutManager {
     const sel = parseSelector(opts.selector);
     const ordered = selectInOrder(sel, await listGuests(this.svc.client));
     // the caller's say now (privileges, skip reasons); each group's run checks its guests again
-    const targets = await authorize(await resolveTargets(this.svc, opts.selector, opts));
+    let resolved = await resolveTargets(this.svc, opts.selector, opts);
+    if (opts.plan) {
+      const saved = this.engine.approvedPlan(opts.plan);
+      const inPlan = new Set(saved.guests.map((g) => g.vmid));
+      resolved = resolved.filter((t) => inPlan.has(t.guest.vmid));
+    }
+    const targets = await authorize(resolved);
     const usable = new Set(targets.filter((t) => !t.skip_reason).map((t) => t.guest.vmid));
     const skipped = new Map(targets.filter((t) => t.skip_reason).map((t) => [t.guest.vmid, t.skip_reason!]));
     const guests = ordered.filter((g) => usable.has(g.vmid));
     if (guests.length === 0) {
       const why = [...skipped].map(([v, s]) => `${v}: ${s}`).join('; ');
-      throw new PvepatchError('input-invalid', `no guest to roll out to - ${why || 'the selector matches none'}`);
+      const none = opts.plan ? `no guest of plan '${opts.plan}' matches the selector` : 'the selector matches none';
+      throw new PvepatchError('input-invalid', `no guest to roll out to - ${why || none}`);
     }
     const now = new Date().toISOString();
     const grouped = groupGuests(guests, opts);
@@ -205,6 +212,7 @@ export class RolloutManager {
           security_only: o.security_only,
           ...(o.reboot ? { reboot: o.reboot } : {}),
           ...(o.on_failure ? { on_failure: o.on_failure } : {}),
+          ...(o.plan ? { plan: o.plan } : {}),
         },
         meta,
       );

@@ -29,10 +29,17 @@ export const RolloutStart = RolloutPolicy.extend({
     .max(40)
     .refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO time, e.g. 2027-01-31T06:00:00Z')
     .optional(),
+  /** An approved saved plan: only its guests (of those the selector names), exactly its versions. */
+  plan: z.string().max(80).optional(),
 });
 
 /** The rollout's options from a parsed policy and its selector. */
-export function rolloutOptions(p: z.output<typeof RolloutPolicy>, selector: string[], notAfter?: Date): RolloutOptions {
+export function rolloutOptions(
+  p: z.output<typeof RolloutPolicy>,
+  selector: string[],
+  notAfter?: Date,
+  plan?: string,
+): RolloutOptions {
   return {
     selector,
     canary: p.canary,
@@ -45,5 +52,6 @@ export function rolloutOptions(p: z.output<typeof RolloutPolicy>, selector: stri
     ...(p.reboot ? { reboot: p.reboot } : {}),
     ...(p.on_failure ? { on_failure: p.on_failure } : {}),
     ...(notAfter ? { not_after: notAfter.toISOString() } : {}),
+    ...(plan ? { plan } : {}),
   };
 }

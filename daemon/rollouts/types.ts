@@ -20,6 +20,8 @@ export interface RolloutOptions {
   on_failure?: 'keep' | 'rollback';
   /** The end of the maintenance window it runs in: no group starts at or after it. */
   not_after?: string;
+  /** An approved saved plan: only its guests, exactly its versions. */
+  plan?: string;
 }
 
 export interface RolloutGuest {

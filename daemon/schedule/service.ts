@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { z } from 'zod';
+import type { PlanStore } from '../approvals/store.js';
 import { errorMessage, PvepatchError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Engine } from '../engine/engine.js';
@@ -31,6 +32,8 @@ interface SchedulesFile {
   reports: Record<string, ScheduleReport>;
   /** The rollouts `apply` schedules started, newest last (id per schedule). */
   rollouts: Record<string, string[]>;
+  /** The plan each `require_approval` schedule saved last, waiting for approval. */
+  awaiting: Record<string, string>;
 }
 
 const FileShape = z.looseObject({
@@ -39,6 +42,7 @@ const FileShape = z.looseObject({
   states: z.record(z.string(), ScheduleStateInput).default({}),
   reports: z.record(z.string(), z.unknown()).default({}),
   rollouts: z.record(z.string(), z.array(z.string())).default({}),
+  awaiting: z.record(z.string(), z.string()).default({}),
 });
 
 /** What the API takes to create a schedule (id, cron, selector, mode, window, rollout policy). */
@@ -51,6 +55,7 @@ export const ScheduleCreate = z.strictObject({
   window_minutes: z.number().int(),
   enabled: z.boolean().default(true),
   rollout: RolloutPolicy.optional(),
+  require_approval: z.boolean().optional(),
 });
 export const ScheduleChange = z.strictObject({
   cron: z.string().optional(),
@@ -60,6 +65,7 @@ export const ScheduleChange = z.strictObject({
   window_minutes: z.number().int().optional(),
   enabled: z.boolean().optional(),
   rollout: RolloutPolicy.optional(),
+  require_approval: z.boolean().optional(),
 });
 
 export type ScheduleView = ScheduleDef & {
@@ -67,6 +73,8 @@ export type ScheduleView = ScheduleDef & {
   next: string[];
   last_report?: ScheduleReport;
   rollouts: string[];
+  /** `require_approval`: the plan saved for approval that its next window installs once approved. */
+  awaiting_approval?: string;
 };
 
 /**
@@ -86,6 +94,7 @@ export class ScheduleService {
     private readonly engine: Engine,
     private readonly rollouts: RolloutManager,
     private readonly logger: Logger,
+    private readonly plans?: PlanStore,
   ) {
     this.path = join(stateDir, 'schedules.json');
     this.db = new Low<SchedulesFile>(new DurableJSONFile(this.path), {
@@ -94,6 +103,7 @@ export class ScheduleService {
       states: {},
       reports: {},
       rollouts: {},
+      awaiting: {},
     });
   }
 
@@ -160,9 +170,32 @@ export class ScheduleService {
       d.schedules = d.schedules.filter((s) => s.id !== id);
       delete d.states[id];
       delete d.reports[id];
+      delete d.awaiting[id];
     });
     this.arm();
     return gone;
+  }
+
+  /**
+   * Runs a schedule now, as if it fired: in a window of its length from now, with its mode, policy
+   * and approval rule; its own occurrences are unaffected. Returns once the rollout (or report, or
+   * plan for approval) is made.
+   */
+  async runNow(id: string, user: string): Promise<ScheduleView & { ran: string }> {
+    if (this.stopped)
+      throw new PvepatchError('daemon-unavailable', 'unable to run the schedule - the daemon is stopping');
+    const def = this.get(id);
+    const previous = def.mode === 'apply' ? this.runningRollout(id) : undefined;
+    if (previous)
+      throw new PvepatchError(
+        'input-invalid',
+        `unable to run schedule '${id}' - its last rollout ${previous} still runs ('pvepatch rollout show ${previous}')`,
+      );
+    const now = new Date();
+    this.logger.info(`schedule '${id}' run now by ${user}`);
+    const window_end = new Date(now.getTime() + def.window_minutes * 60_000);
+    const ran = await this.act(def, { scheduled_for: now, window_end, late_by_ms: 0 });
+    return { ...this.get(id), ran };
   }
 
   /** Validated as stored, refused when another enabled schedule targets the same guests; the rollout policy checked. */
@@ -171,6 +204,10 @@ export class ScheduleService {
     if (def.mode === 'apply') def.rollout = RolloutPolicy.parse(def.rollout ?? {});
     else if (def.rollout !== undefined)
       throw new PvepatchError('input-invalid', `invalid schedule '${def.id}' - a rollout policy needs mode apply`);
+    if (def.require_approval && def.mode !== 'apply')
+      throw new PvepatchError('input-invalid', `invalid schedule '${def.id}' - require_approval needs mode apply`);
+    if (def.require_approval && !this.plans)
+      throw new PvepatchError('input-invalid', `invalid schedule '${def.id}' - this daemon keeps no saved plans`);
     assertNoOverlap(
       this.db.data.schedules.filter((s) => s.id !== def.id),
       def,
@@ -189,7 +226,15 @@ export class ScheduleService {
       next,
       ...(d.reports[def.id] ? { last_report: d.reports[def.id] } : {}),
       rollouts: d.rollouts[def.id] ?? [],
+      ...(this.awaitingPlan(def.id) ? { awaiting_approval: d.awaiting[def.id] } : {}),
     };
+  }
+
+  /** Whether the plan the schedule saved last is still there and not yet approved. */
+  private awaitingPlan(id: string): boolean {
+    const planId = this.db.data.awaiting[id];
+    if (!planId || !this.plans) return false;
+    return this.plans.list().some((p) => p.id === planId && p.state === 'saved');
   }
 
   /** (Re)builds the scheduler from the stored schedules, carrying every schedule's state over. */
@@ -219,6 +264,11 @@ export class ScheduleService {
     this.logger.info(
       `schedule '${def.id}' fired for ${info.scheduled_for.toISOString()}${late}: ${def.mode} ${def.selector.join(' ')} until ${info.window_end.toISOString()}`,
     );
+    await this.act(def, info);
+  }
+
+  /** What a schedule does when it fires: report, or apply (an approved plan where it needs one). */
+  private async act(def: ScheduleDef, info: FireInfo): Promise<string> {
     const meta = { trigger: 'schedule' as const, user: def.created_by };
     if (def.mode === 'report') {
       const plans = await this.engine.plan({ selector: def.selector, exclude: [], dry_run: true });
@@ -233,23 +283,58 @@ export class ScheduleService {
       await this.db.update((d) => {
         d.reports[def.id] = report;
       });
-      this.logger.info(
+      return this.said(
         `schedule '${def.id}': ${report.with_updates} of ${report.guests} guest(s) have ${report.updates} update(s), ${report.security_updates} for security`,
       );
-      return;
     }
-    const last = this.db.data.rollouts[def.id]?.at(-1);
-    const previous = last ? this.rollouts.store.list().find((r) => r.id === last) : undefined;
-    if (previous?.state === 'running') {
-      this.logger.warn(`schedule '${def.id}' did not start a rollout: its last one, ${previous.id}, still runs`);
-      return;
-    }
+    const previous = this.runningRollout(def.id);
+    if (previous)
+      return this.said(`schedule '${def.id}' did not start a rollout: its last one, ${previous}, still runs`, 'warn');
     const policy = RolloutPolicy.parse(def.rollout ?? {});
-    const ro = await this.rollouts.create(rolloutOptions(policy, def.selector, info.window_end), meta);
+    let plan: string | undefined;
+    if (def.require_approval) {
+      plan = this.plans?.approvedFor(def.id)?.id;
+      if (!plan) return this.said(await this.saveForApproval(def, policy), 'warn');
+    }
+    const ro = await this.rollouts.create(rolloutOptions(policy, def.selector, info.window_end, plan), meta);
     await this.db.update((d) => {
       d.rollouts[def.id] = [...(d.rollouts[def.id] ?? []), ro.id].slice(-50);
     });
-    this.logger.info(`schedule '${def.id}' started rollout ${ro.id}`);
+    return this.said(`schedule '${def.id}' started rollout ${ro.id}${plan ? ` with approved plan ${plan}` : ''}`);
+  }
+
+  private said(line: string, level: 'info' | 'warn' = 'info'): string {
+    this.logger[level](line);
+    return line;
+  }
+
+  /** The rollout this schedule started last when it still runs. */
+  private runningRollout(id: string): string | undefined {
+    const last = this.db.data.rollouts[id]?.at(-1);
+    const previous = last ? this.rollouts.store.list().find((r) => r.id === last) : undefined;
+    return previous?.state === 'running' ? previous.id : undefined;
+  }
+
+  /**
+   * `require_approval` with no approved plan of its own: plans the selected guests now and saves
+   * that for approval (superseding its older unapproved one); the next window installs it once
+   * someone approved it.
+   */
+  private async saveForApproval(def: ScheduleDef, policy: z.output<typeof RolloutPolicy>): Promise<string> {
+    const planned = await this.engine.plan({
+      selector: def.selector,
+      exclude: policy.exclude,
+      security_only: policy.security_only,
+      dry_run: true,
+    });
+    if (!planned.some((p) => !p.skip_reason && p.packages.length > 0))
+      return `schedule '${def.id}': nothing to update, no plan saved for approval`;
+    const saved = await this.plans!.save(def.selector, planned, def.created_by, { schedule: def.id });
+    await this.db.update((d) => {
+      d.awaiting[def.id] = saved.id;
+    });
+    const updates = saved.guests.reduce((a, g) => a + g.packages.length, 0);
+    return `schedule '${def.id}' needs an approved plan and has none: saved plan ${saved.id} (${updates} update(s) on ${saved.guests.length} guest(s)) - 'pvepatch plan approve ${saved.id}', and its next window installs it`;
   }
 
   private missed(def: ScheduleDef, m: MissedRun): void {

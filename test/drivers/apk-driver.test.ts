@@ -41,6 +41,30 @@ describe('apkDriver.upgrade (scripted guest)', () => {
     assert.equal(res.rebootRequired, false);
   });
 
+  it("an approved plan's versions are world pins; exclusions and the admin's own constraints win; the world is restored", async () => {
+    const g = guest();
+    const logs: string[] = [];
+    g.ctx.log = (line) => logs.push(line);
+    await apkDriver.upgrade(g.ctx, {
+      exclude: ['demo-conf'],
+      pins: { 'demo-app': '1.1-r0', 'demo-lib': '1.1-r0', 'demo-conf': '1.1-r0', 'demo-tool': '1.1-r0' },
+      recordHolds: g.recordHolds,
+    });
+    assert.deepEqual(g.inputs, [
+      'alpine-base\ndemo-app=1.1-r0\ndemo-conf=1.0-r0\ndemo-sec\ndemo-tool=1.0-r0\ndemo-lib=1.1-r0\n',
+    ]);
+    assert.ok(g.events.includes('record [demo-conf,demo-app,demo-lib,demo-tool]'), g.events.join(' | '));
+    assert.ok(
+      logs.some((l) => l.startsWith("demo-tool: the admin's own constraint in /etc/apk/world stays")),
+      logs.join('\n'),
+    );
+    assert.equal(g.files.get('/etc/apk/world'), ORIGINAL, 'the original world is back');
+    await assert.rejects(
+      apkDriver.upgrade(guest().ctx, { exclude: [], pins: { 'demo-app': '1.1; rm -rf /' } }),
+      /invalid package version/,
+    );
+  });
+
   it('without exclusions the world is never touched', async () => {
     const g = guest();
     await apkDriver.upgrade(g.ctx, { exclude: [], recordHolds: g.recordHolds });

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SavedPlan } from '../../daemon/approvals/types.js';
 import type { RunReport } from '../../daemon/engine/types.js';
+import type { Rollout } from '../../daemon/rollouts/types.js';
+import type { ScheduleView } from '../../daemon/schedule/service.js';
 import { type Env, startEnv } from './harness.js';
 
 const DEMO = ['demo-app', 'demo-conf', 'demo-lib', 'demo-sec', 'demo-tool'];
@@ -16,6 +18,7 @@ describe('approved plans', () => {
   before(async () => {
     env = await startEnv({
       guests: [
+        { vmid: 194 },
         { vmid: 195 },
         { vmid: 196 },
         { vmid: 197, flavour: 'fedora' },
@@ -55,6 +58,58 @@ describe('approved plans', () => {
     const approved = await json<SavedPlan>('plan', 'approve', plan.id);
     assert.equal(approved.state, 'approved');
     assert.equal(approved.approved_by, 'root@pam');
+  });
+
+  it('an apply schedule that requires approval saves a plan, and installs it once approved, after newer versions appeared', async () => {
+    const bad = await env.cli(
+      'schedule',
+      'add',
+      'x',
+      '194',
+      '--cron',
+      '0 3 * * *',
+      '--window',
+      '60',
+      '--require-approval',
+    );
+    assert.equal(bad.code, 3);
+    assert.match(bad.err, /invalid schedule 'x' - require_approval needs mode apply/);
+    const add = ['schedule', 'add', 'approved', '194', '--cron', '0 3 * * *', '--window', '60', '--mode', 'apply'];
+    const s = await json<ScheduleView>(...add, '--require-approval');
+    assert.equal(s.require_approval, true);
+    const first = await json<ScheduleView & { ran: string }>('schedule', 'run', 'approved');
+    const saved = /saved plan (plan-\S+) \(5 update\(s\) on 1 guest\(s\)\)/.exec(first.ran)?.[1];
+    assert.ok(saved, first.ran);
+    assert.equal(first.awaiting_approval, saved);
+    assert.deepEqual(first.rollouts, [], 'nothing installed without approval');
+    // the next window without an approval saves a fresh plan in place of the old one
+    const second = await json<ScheduleView & { ran: string }>('schedule', 'run', 'approved');
+    const id = second.awaiting_approval!;
+    assert.notEqual(id, saved);
+    assert.equal((await env.cli('plan', 'show', saved)).code, 3, 'the superseded plan is gone');
+    const p = await json<SavedPlan>('plan', 'approve', id);
+    assert.equal(p.schedule, 'approved');
+    assert.deepEqual(
+      p.guests[0]!.packages.map((x) => `${x.package} ${x.new_version}`).sort(),
+      DEMO.map((x) => `${x} 1.1`),
+    );
+    await env.lab.setRepo('v3', { update: true });
+    const third = await json<ScheduleView & { ran: string }>('schedule', 'run', 'approved');
+    assert.match(third.ran, new RegExp(`started rollout (rollout-\\S+) with approved plan ${id}`));
+    let ro = await json<Rollout>('rollout', 'show', third.rollouts[0]!);
+    for (let i = 0; i < 300 && ro.state === 'running'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      ro = await json<Rollout>('rollout', 'show', ro.id);
+    }
+    assert.equal(ro.state, 'completed', JSON.stringify(ro.guests));
+    assert.equal(ro.options.plan, id);
+    for (const x of DEMO) assert.equal(await env.lab.dpkgVersion(194, x), '1.1', `194 ${x}: approved, not 1.2`);
+    assert.deepEqual((await json<SavedPlan>('plan', 'show', id)).runs, ro.runs);
+    // used: the next window saves a plan again (now for 1.2)
+    const fourth = await json<ScheduleView & { ran: string }>('schedule', 'run', 'approved');
+    assert.match(fourth.ran, /saved plan plan-\S+ \(2 update\(s\) on 1 guest\(s\)\)/);
+    await json('schedule', 'rm', 'approved');
+    await json('plan', 'rm', fourth.awaiting_approval!);
   });
 
   it('installs exactly the approved versions after newer ones appeared; pacman and a changed guest are refused with the diff', async () => {

@@ -10,6 +10,8 @@ export const apkDriver = {
   osIds: ['alpine'],
   ostypes: ['alpine'],
   securityMetadata: false,
+  /** An approved plan's versions are world pins (`name=version`) for the upgrade. */
+  pinsVersions: true,
 
   /** `apk --wait N update`; unavailable or stale indexes fail the refresh. */
   refresh: (ctx) => step.refresh(ctx),

@@ -4,7 +4,7 @@
  * (the restore puts back the exact original file), and the result is read back from
  * `apk info -v` rather than from apk's output.
  */
-import { assertPackageNames } from '../../core/validate.js';
+import { assertPackageNames, assertVersion } from '../../core/validate.js';
 import { newConffiles } from '../shared/conffiles.js';
 import { withChangedKernels } from '../shared/kernel.js';
 import { dryRunResult, refuseSecurityOnly } from '../shared/results.js';
@@ -14,7 +14,7 @@ import type { ChangedPackage, DriverContext, UpgradeOptions, UpgradeResult } fro
 import { upgradeCommand } from './commands.js';
 import { alpineKernels } from './kernel.js';
 import * as step from './steps.js';
-import { applyPins, readWorld, restoreWorld, adminHolds as worldHolds } from './world.js';
+import { applyPins, readWorld, restoreWorld, worldEntry, adminHolds as worldHolds } from './world.js';
 
 export const DEFAULT_UPGRADE_TIMEOUT_MS = 15 * 60_000;
 
@@ -37,6 +37,7 @@ export async function upgrade(ctx: DriverContext, opts: UpgradeOptions): Promise
     if (version === undefined) ctx.log?.(`${name} is not installed - nothing to keep back`);
     else pins.set(name, version);
   }
+  approvedPins(ctx, opts.pins, world, before, pins);
   const output = await withTemporaryHolds(
     ctx,
     [...pins.keys()],
@@ -56,6 +57,33 @@ export async function upgrade(ctx: DriverContext, opts: UpgradeOptions): Promise
     adminHolds: worldHolds(world),
     output,
   };
+}
+
+/**
+ * An approved plan's versions become world pins too (`name=<approved version>`, a hard constraint,
+ * so `apk upgrade` installs exactly it). Exclusions win; a package the admin constrains in the
+ * world keeps that constraint and is kept back at its installed version instead.
+ */
+function approvedPins(
+  ctx: DriverContext,
+  approved: Readonly<Record<string, string>> | undefined,
+  world: string[],
+  installed: ReadonlyMap<string, string>,
+  pins: Map<string, string>,
+): void {
+  const held = new Set(worldHolds(world).map((t) => worldEntry(t).name));
+  for (const [name, version] of Object.entries(approved ?? {})) {
+    assertPackageNames([name]);
+    assertVersion(version);
+    if (pins.has(name)) continue;
+    if (held.has(name)) {
+      const current = installed.get(name);
+      ctx.log?.(`${name}: the admin's own constraint in /etc/apk/world stays - kept back, not pinned to ${version}`);
+      if (current !== undefined) pins.set(name, current);
+      continue;
+    }
+    pins.set(name, version);
+  }
 }
 
 async function runUpgrade(ctx: DriverContext, opts: UpgradeOptions): Promise<string> {

@@ -39,6 +39,10 @@ export const updates: Stage = {
         ctx.exclude = [...new Set([...ctx.exclude, ...d.unapproved])];
         ctx.log(`kept back, not in the approved plan: ${d.unapproved.join(', ')}`);
       }
+      // an exclusion or exception keeps its package back even when the plan approved it
+      const kept = Object.keys(d.pins).filter((name) => ctx.exclude.includes(name));
+      for (const name of kept) delete d.pins[name];
+      if (kept.length > 0) ctx.log(`approved but kept back by an exclusion or exception: ${kept.join(', ')}`);
       if (driver!.pinsVersions) ctx.pins = d.pins;
       const pinned = all.filter((u) => u.package in d.pins).map((u) => ({ ...u, new_version: d.pins[u.package]! }));
       ctx.updates = pinned;
