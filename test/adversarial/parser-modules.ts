@@ -24,6 +24,7 @@ export const EXTRA_MODULES = [
   'daemon/engine/verify/parse.ts',
   'daemon/transports/qga/runner.ts',
   'daemon/pbs/parse.ts',
+  'daemon/hooks/overrides.ts',
 ];
 
 /** Exports of parser modules that take parsed values, not text — and why. */
