@@ -1,9 +1,13 @@
 // Bundles the CLI/daemon into one ESM file that runs on plain Node >= 18.19 without node_modules.
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { writeGeneratedTemplates } from './precompile-templates.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 mkdirSync('dist', { recursive: true });
+// notification templates: templates/*.hbs -> daemon/notify/templates.gen.js (runtime-only); a template
+// error (syntax, unknown helper, raw output in HTML) fails the build here
+writeGeneratedTemplates();
 // CommonJS dependencies get a `require` and, through `define` below, `__dirname`/`__filename` (ssh2
 // reads `__dirname` when it loads); both name the bundle's own location.
 const banner = [
