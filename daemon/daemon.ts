@@ -20,6 +20,7 @@ import { RebootWindow } from './engine/reboot-window.js';
 import type { EngineServices } from './engine/types.js';
 import { ExceptionStore } from './exceptions/store.js';
 import { RequestHistogram } from './metrics/metrics.js';
+import { NotifyService } from './notify/service.js';
 import { ProxmoxClient } from './proxmox/client.js';
 import { RolloutManager } from './rollouts/manager.js';
 import { RolloutStore } from './rollouts/store.js';
@@ -55,6 +56,7 @@ export class Daemon {
   private schedules: ScheduleService | undefined;
   private rebootWindow: RebootWindow | undefined;
   private svc: EngineServices | undefined;
+  private notify: NotifyService | undefined;
   private forced: (() => void) | undefined;
   private readonly forceRequested = new Promise<void>((resolve) => {
     this.forced = resolve;
@@ -97,7 +99,22 @@ export class Daemon {
       await exceptions.start();
       const plans = new PlanStore(this.cfg.state_dir);
       await plans.start();
-      const svc: EngineServices = { config: this.cfg, client: this.client, store, exceptions, plans, node: s.node };
+      this.notify = new NotifyService(() => this.cfg.notify_file, {
+        hostname: s.node,
+        log: (line) => this.log.info(line),
+        warn: (line) => this.log.warn(line),
+      });
+      this.notify.load();
+      const notify = this.notify;
+      const svc: EngineServices = {
+        config: this.cfg,
+        client: this.client,
+        store,
+        exceptions,
+        plans,
+        node: s.node,
+        notify: (n) => notify.send(n),
+      };
       this.svc = svc;
       this.engine = new Engine(svc, (line) => this.log.warn(line));
       await this.engine.start((line) => this.log.warn(line));
@@ -105,7 +122,15 @@ export class Daemon {
       await rolloutStore.start();
       this.rollouts = new RolloutManager(svc, this.engine, rolloutStore, (line) => this.log.warn(line));
       await this.rollouts.start();
-      this.schedules = new ScheduleService(this.cfg.state_dir, this.engine, this.rollouts, this.log, plans);
+      this.schedules = new ScheduleService(
+        this.cfg.state_dir,
+        this.engine,
+        this.rollouts,
+        this.log,
+        plans,
+        svc.notify,
+        s.node,
+      );
       await this.schedules.start();
       this.audit = new AuditLog(this.cfg.log_dir, {
         maxBytes: this.cfg.audit_max_mb * 1024 * 1024,
@@ -118,6 +143,7 @@ export class Daemon {
           ...shared,
           rollouts: this.rollouts,
           schedules: { service: this.schedules },
+          notifications: { service: this.notify },
           ...this.settingsRoutes(ROOT_SOCKET),
         }),
         this.cfg.socket,
@@ -176,6 +202,9 @@ export class Daemon {
       ...(this.schedules
         ? { schedules: { service: this.schedules, read: requireRoot('audit'), write: requireRoot('settings') } }
         : {}),
+      ...(this.notify
+        ? { notifications: { service: this.notify, read: requireRoot('audit'), write: requireRoot('settings') } }
+        : {}),
       ...this.settingsRoutes({ read: requireRoot('audit'), write: requireRoot('settings') }),
     });
     try {
@@ -224,6 +253,8 @@ export class Daemon {
     if (needRestart.length) this.log.warn(`config keys that need a restart to change: ${needRestart.join(', ')}`);
     notifySystemd('READY=1');
     if (applied.includes('reboot_window')) this.rebootWindow?.kick();
+    // the channels' file may have changed even when no key did
+    this.notify?.load();
     return { applied, needRestart };
   }
 
@@ -251,6 +282,8 @@ export class Daemon {
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       server?.closeAllConnections?.();
     }
+    // notifications of the last runs go out before the daemon ends (a webhook retrying gives up)
+    await Promise.race([this.notify?.settle(), new Promise((r) => setTimeout(r, 10_000).unref())]);
     await this.permissions?.close();
     await this.audit?.flush();
     this.audit?.close();

@@ -14,6 +14,7 @@ import type { RolloutManager } from '../rollouts/manager.js';
 import { streamEvents } from './events-stream.js';
 import { registerExceptionRoutes } from './exceptions.js';
 import { HTTP_STATUS } from './http-status.js';
+import { type NotificationRoutes, registerNotificationRoutes } from './notifications.js';
 import { registerPlanRoutes } from './plans.js';
 import { registerRolloutRoutes } from './rollouts.js';
 import { registerScheduleRoutes, type ScheduleRoutes } from './schedules.js';
@@ -90,6 +91,8 @@ export interface AppOptions {
   front?: RequestHandler[];
   /** The daemon's schedules with this listener's guards (absent: no such routes). */
   schedules?: ScheduleRoutes;
+  /** The notification channels with this listener's guards (absent: no such routes). */
+  notifications?: NotificationRoutes;
   /** The daemon's rollouts (absent: no such routes). */
   rollouts?: RolloutManager;
   /** GET/PUT /settings with this listener's guards (the daemon's config; absent: no such routes). */
@@ -119,6 +122,7 @@ export function createApp(
   if (svc.exceptions) registerExceptionRoutes(r, svc.exceptions, access);
   if (svc.plans) registerPlanRoutes(r, { engine, svc, plans: svc.plans, access });
   if (opts.schedules) registerScheduleRoutes(r, opts.schedules, (req, res) => access.caller(req, res).user);
+  if (opts.notifications) registerNotificationRoutes(r, opts.notifications);
   if (opts.rollouts)
     registerRolloutRoutes(r, {
       engine,

@@ -58,6 +58,7 @@ export function actionOf(
   if (m === 'PUT' && route === '/schedules/:id') return 'schedule.update';
   if (m === 'DELETE' && route === '/schedules/:id') return 'schedule.delete';
   if (m === 'POST' && route === '/schedules/:id/run') return 'schedule.run';
+  if (m === 'POST' && route === '/notifications/test') return 'notify.test';
   if (m === 'POST' && route === '/exceptions') return 'exception.create';
   if (m === 'PUT' && route === '/exceptions/:id') return 'exception.update';
   if (m === 'DELETE' && route === '/exceptions/:id') return 'exception.delete';
@@ -84,6 +85,7 @@ const KNOWN_PATHS: [RegExp, string][] = [
   [/\/schedules$/, '/schedules'],
   [/\/schedules\/(?<id>[^/]+)$/, '/schedules/:id'],
   [/\/schedules\/(?<id>[^/]+)\/run$/, '/schedules/:id/run'],
+  [/\/notifications\/test$/, '/notifications/test'],
   [/\/rollouts\/(?<id>[^/]+)\/pause$/, '/rollouts/:id/pause'],
   [/\/rollouts\/(?<id>[^/]+)\/resume$/, '/rollouts/:id/resume'],
   [/\/rollouts\/(?<id>[^/]+)\/cancel$/, '/rollouts/:id/cancel'],

@@ -18,6 +18,7 @@ import { addExceptionCommand } from './exceptions.js';
 import { EXIT, exitCodeForError, exitCodeForReport } from './exit-codes.js';
 import { type OutputFormat, render } from './format.js';
 import { LineFollower, type RunFollower } from './line-follower.js';
+import { addNotifyCommand } from './notify.js';
 import { type Terminal, terminalProgress } from './progress.js';
 import { addRolloutCommand, rolloutFollower } from './rollouts.js';
 import { SAVED_PLAN_VERBS, savedPlanCommand } from './saved-plans.js';
@@ -274,6 +275,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       print(rows, () => rebootsText(rows));
     });
   addScheduleCommand(program, { api, print });
+  addNotifyCommand(program, { api, print, setExit });
   addRolloutCommand(program, {
     api,
     print,

@@ -92,7 +92,47 @@ export const ConfigSchema = z.strictObject({
   runs_keep: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
   /** Size of one run's log; past it only outcomes and the final state are written. */
   run_log_max_mb: z.coerce.number().int().min(1).max(10_240).default(64),
+  /**
+   * Notification channels (Proxmox section config: proxmox, sendmail, webhook, smtp); without the
+   * file, the host's own notification system (PVE::Notify, the PBS queue) or else mail to root.
+   */
+  notify_file: z.string().default('/etc/pvepatch/notifications.conf'),
+  /** Hook scripts: executables in `<hooks_dir>/<phase>.d/`, root-owned and not group/world-writable. */
+  hooks_dir: z.string().default('/etc/pvepatch/hooks.d'),
+  /** Seconds one hook may run before it (and its children) is killed. */
+  hook_timeout: seconds(300, 86_400),
+  /** Per-phase timeouts in seconds over `hook_timeout`, e.g. `pre-guest=900,post-run=60`. */
+  hook_timeouts: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const out: Partial<Record<HookPhaseName, number>> = {};
+      for (const item of v.split(',').map((x) => x.trim())) {
+        if (item === '') continue;
+        const [phase = '', secs = ''] = item.split('=', 2).map((x) => x.trim());
+        if (!(HOOK_PHASE_NAMES as readonly string[]).includes(phase) || !/^\d{1,6}$/.test(secs) || Number(secs) < 1) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `invalid entry '${item}' - expected <phase>=<seconds> with a phase of ${HOOK_PHASE_NAMES.join(', ')}`,
+          });
+          return z.NEVER;
+        }
+        out[phase as HookPhaseName] = Number(secs);
+      }
+      return out;
+    }),
 });
+
+/** The hook phases (daemon/hooks has the runner); listed here so the config needs nothing else. */
+export const HOOK_PHASE_NAMES = [
+  'pre-run',
+  'pre-guest',
+  'post-patch',
+  'post-reboot',
+  'post-guest',
+  'post-run',
+] as const;
+export type HookPhaseName = (typeof HOOK_PHASE_NAMES)[number];
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigKey = keyof Config;
@@ -120,6 +160,8 @@ export const FILE_ONLY_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>([
   'api_cert',
   'api_key',
   'pve_www_key',
+  'hooks_dir',
+  'notify_file',
 ]);
 
 /** Keys whose value is bound when the daemon starts (files, listeners, the API client): a change needs a restart. */

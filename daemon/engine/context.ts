@@ -2,6 +2,7 @@ import type { GuestExec } from '../drivers/shared/guest-exec.js';
 import type { Driver, DriverContext, PendingUpdate } from '../drivers/types.js';
 import type { GuestPolicy } from '../policy/types.js';
 import type { RebootRecord } from '../store/state.js';
+import type { HookSession } from './hook-session.js';
 import type { EngineServices, GuestResult, Target } from './types.js';
 
 /** Everything the stages of one guest share. */
@@ -45,6 +46,12 @@ export interface GuestContext {
   pins?: Record<string, string>;
   /** A reboot an earlier run deferred to the reboot window: this run only reboots and verifies. */
   deferredReboot?: RebootRecord;
+  /** The run's hook scripts (absent for plans: they run none). */
+  hooks?: HookSession;
+  /** Set once the pre-guest phase ran: post-guest hooks then run whatever the outcome. */
+  preGuestRan?: boolean;
+  /** Snapshots kept after this guest's snapshot, when a hook raised it above `snapshot_keep`. */
+  snapshotKeep?: number;
 }
 
 export type StageResult =

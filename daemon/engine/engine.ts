@@ -5,19 +5,23 @@ import { errorMessage, PvepatchError } from '../core/errors.js';
 import { escapeDeep } from '../core/escape.js';
 import { newRunId } from '../core/run-id.js';
 import { assertPackageNames } from '../core/validate.js';
+import { rebootFailedNotifications, runNotification } from '../notify/from-engine.js';
 import { type Guest, listGuests } from '../proxmox/inventory.js';
 import { parseSelector, selectGuests } from '../proxmox/selectors.js';
-import { RunLog, readRunLog } from '../store/run-log.js';
+import { RunLog, readRunLog, runLogPath } from '../store/run-log.js';
 import type { RunRow } from '../store/runs.js';
 import type { RebootRecord, RunSummary } from '../store/state.js';
 import type { GuestContext } from './context.js';
 import { RunEvents } from './events.js';
 import { type FleetRow, fleetRows, PlanCache } from './fleet.js';
 import { type Pools, REBOOT_STAGES, runGuest, runPools, STAGES } from './guest-run.js';
+import { hookSession } from './hook-session.js';
 import { Maintenance } from './maintenance.js';
 import { planGuest } from './plan.js';
 import { mapLimit } from './pool.js';
 import { markInterrupted } from './recovery.js';
+import { applyRunOverrides, postRun, preRun, type RunHookState, type RunInfo } from './run-hooks.js';
+import { guestPhase, resultFields } from './stages/hooks.js';
 import { resolveTargets } from './targets.js';
 import type { EngineServices, GuestPlan, GuestResult, PlanRequest, RunReport, Target } from './types.js';
 
@@ -66,6 +70,9 @@ interface ActiveRun {
   stages: Map<number, string>;
   /** Who cancelled the run: guests finish their current stage, the rest are skipped. */
   cancelledBy?: string;
+  meta: RunMeta;
+  /** Its hook scripts, once pre-run ran. */
+  hooks?: RunHookState;
 }
 
 /** Plans and runs patch jobs; each run is a tracked worker identified by its run id. */
@@ -209,6 +216,7 @@ export class Engine {
     );
     const run: ActiveRun = {
       summary,
+      meta,
       log,
       stages: new Map(),
       work: Promise.resolve(undefined as never),
@@ -345,37 +353,62 @@ export class Engine {
   private async execute(run: ActiveRun, targets: Target[]): Promise<RunReport> {
     const { summary, log } = run;
     log.setSources(targets.length);
+    const info: RunInfo = {
+      summary,
+      meta: run.meta,
+      node: this.svc.node,
+      log: (line) => {
+        log.write(line, { essential: true });
+        this.events.emit(summary.id, { type: 'log', vmid: null, line });
+      },
+    };
+    const hooks: RunHookState = { session: hookSession(this.svc.config), records: [] };
+    let aborted: string | undefined;
+    try {
+      aborted = await preRun(hooks, info, targets);
+    } catch (err) {
+      aborted = `pre-run hooks did not run - ${errorMessage(err)}`;
+    }
+    run.hooks = hooks;
+    if (aborted) info.log(`run aborted before any guest was entered: ${aborted}`);
+    const settle = async (r: GuestResult) => {
+      this.events.emit(summary.id, { type: 'guest-result', result: r });
+      if (r.outcome === 'updated' || r.outcome === 'rolled-back') this.plans.drop(r.vmid);
+      summary.guests[String(r.vmid)] = r.outcome;
+      if (r.reboot) summary.reboots = { ...summary.reboots, [String(r.vmid)]: r.reboot.status };
+      await this.svc.store.upsertRun(summary);
+      return r;
+    };
     // every guest starts at once; the pools bound planning, snapshots and upgrades separately
     const pools = runPools(this.svc.config);
     const results = await Promise.all(
       targets.map(async (t) => {
-        const r = await this.guestWithGuard(run, t, pools);
-        this.events.emit(summary.id, { type: 'guest-result', result: r });
-        if (r.outcome === 'updated' || r.outcome === 'rolled-back') this.plans.drop(r.vmid);
-        summary.guests[String(r.vmid)] = r.outcome;
-        if (r.reboot) summary.reboots = { ...summary.reboots, [String(r.vmid)]: r.reboot.status };
-        await this.svc.store.upsertRun(summary);
-        return r;
+        if (aborted === undefined) return settle(await this.guestWithGuard(run, t, pools));
+        const { vmid, name } = t.guest;
+        return settle({ vmid, name, outcome: 'refused', reason: aborted });
       }),
     );
     if (summary.state !== 'running') return this.reportOf(summary, results); // a forced stop closed it
     const count = (o: string) => results.filter((r) => r.outcome === o);
     const failed = [...count('failed'), ...count('rolled-back')];
     const [refused, interrupted] = [count('refused'), count('interrupted')];
-    if (failed.length > 0) summary.error = `${failed.length} guest(s) failed: ${failed.map((r) => r.vmid).join(', ')}`;
+    if (aborted) summary.error = `aborted - ${aborted}`;
+    else if (failed.length > 0)
+      summary.error = `${failed.length} guest(s) failed: ${failed.map((r) => r.vmid).join(', ')}`;
     else if (run.cancelledBy !== undefined) summary.error = `cancelled by ${run.cancelledBy}`;
     else if (interrupted.length > 0)
       summary.error = `interrupted - the daemon stopped before ${interrupted.map((r) => r.vmid).join(', ')} were done`;
     const state: RunSummary['state'] =
-      failed.length > 0
+      failed.length > 0 || aborted
         ? 'error'
         : interrupted.length > 0 || run.cancelledBy !== undefined
           ? 'interrupted'
           : refused.length > 0
             ? 'warnings'
             : 'ok';
+    await postRun(hooks, info, targets, results, state);
     const ended = new Date().toISOString();
-    const report = { ...this.reportOf(summary, results), state, ended_at: ended };
+    const report = { ...this.reportOf(summary, results, hooks.records), state, ended_at: ended };
     const path = join(this.logDir, `${summary.id}.json`);
     writeFileSync(path, `${JSON.stringify(escapeDeep(report), null, 1)}\n`, { mode: 0o600 });
     const tally = `summary: ${OUTCOMES.map((o) => `${count(o).length} ${o}`).join(', ')}`;
@@ -392,11 +425,21 @@ export class Engine {
     await this.svc.store.upsertRun(summary);
     this.events.emit(summary.id, { type: 'run-finished', run: { ...summary } });
     this.events.end(summary.id);
+    const notify = {
+      summary,
+      report,
+      meta: run.meta,
+      node: this.svc.node,
+      logPath: runLogPath(this.logDir, summary.id),
+    };
+    this.svc.notify?.(runNotification(notify));
+    for (const n of rebootFailedNotifications(notify)) this.svc.notify?.(n);
     return report;
   }
 
-  private reportOf(summary: RunSummary, guests: GuestResult[]): RunReport {
+  private reportOf(summary: RunSummary, guests: GuestResult[], hooks: RunReport['hooks'] = []): RunReport {
     return {
+      ...(hooks.length > 0 ? { hooks } : {}),
       id: summary.id,
       state: summary.state,
       started_at: summary.started_at,
@@ -433,8 +476,10 @@ export class Engine {
       stopWhy: () => (run.cancelledBy !== undefined ? `run cancelled by ${run.cancelledBy}` : 'daemon stopping'),
       result: { vmid: g.vmid, name: g.name, outcome: 'skipped' },
       timing: { started: Date.now(), tasksMs: 0, queuedMs: 0 },
+      ...(run.hooks ? { hooks: run.hooks.session } : {}),
     };
     if (target.skip_reason) return runGuest(ctx, pools);
+    applyRunOverrides(ctx, run.hooks?.overrides);
     const release = this.reserve(g.vmid, run.summary.id);
     if (!release) {
       const other = this.busy.get(g.vmid);
@@ -470,6 +515,12 @@ export class Engine {
     } catch (err) {
       return { ...ctx.result, outcome: 'failed', reason: errorMessage(err) };
     } finally {
+      // post-guest whenever pre-guest ran (a drained load balancer is put back whatever happened)
+      if (ctx.preGuestRan) {
+        stages.set(g.vmid, 'post-guest');
+        this.events.emit(run.summary.id, { type: 'stage', vmid: g.vmid, stage: 'post-guest' });
+        await guestPhase(ctx, 'post-guest', resultFields(ctx));
+      }
       stages.delete(g.vmid);
       release();
     }

@@ -6,6 +6,7 @@ import { rollBack } from './rollback.js';
 import { connect } from './stages/connect.js';
 import { detect } from './stages/detect.js';
 import { gate } from './stages/gate.js';
+import { postPatch, postReboot, preGuest } from './stages/hooks.js';
 import { inspect } from './stages/inspect.js';
 import { patch } from './stages/patch.js';
 import { protect } from './stages/protect.js';
@@ -34,7 +35,7 @@ export interface PooledStage {
  * package database, units failed before), updates (refresh and list; a dry run ends here).
  * The stages of one pool share one guest shell session where the transport has one.
  */
-export const PLAN_STAGES: readonly Stage[] = [connect, detect, inspect, updates];
+export const PLAN_STAGES: readonly Stage[] = [connect, detect, inspect, updates, preGuest];
 
 /** A run of reboots deferred to the reboot window: gated like a patch, entered, rebooted, verified. */
 export const REBOOT_STAGES: readonly PooledStage[] = [
@@ -44,6 +45,7 @@ export const REBOOT_STAGES: readonly PooledStage[] = [
   { stage: inspect, pool: 'plan' },
   { stage: gate, pool: 'patch' },
   { stage: reboot, pool: 'patch' },
+  { stage: postReboot, pool: 'patch' },
   { stage: verify, pool: 'patch' },
 ];
 
@@ -53,7 +55,9 @@ export const STAGES: readonly PooledStage[] = [
   { stage: gate, pool: 'snapshot' },
   { stage: protect, pool: 'snapshot' },
   { stage: patch, pool: 'patch' },
+  { stage: postPatch, pool: 'patch' },
   { stage: reboot, pool: 'patch' },
+  { stage: postReboot, pool: 'patch' },
   { stage: verify, pool: 'patch' },
 ];
 
@@ -71,7 +75,7 @@ export function runPools(config: { concurrency: number; snapshot_concurrency: nu
  * refreshed), so any error before it — a gate, a failed snapshot, an unreachable guest or API —
  * leaves the guest "refused" and untouched; an error in the patch stage is "failed".
  */
-const TOUCHES_GUEST: ReadonlySet<string> = new Set(['patch', 'reboot', 'verify']);
+const TOUCHES_GUEST: ReadonlySet<string> = new Set(['patch', 'post-patch', 'reboot', 'post-reboot', 'verify']);
 
 /**
  * Runs the stages in order. A stage, once started, runs to its end; a daemon that is stopping

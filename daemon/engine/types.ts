@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { ChangedPackage, PendingUpdate } from '../drivers/types.js';
 import type { ExceptionStore } from '../exceptions/store.js';
 import type { ExceptedPackage, PackageException } from '../exceptions/types.js';
+import type { Notification } from '../notify/types.js';
 import type { GuestPolicy } from '../policy/types.js';
 import type { ProxmoxClient } from '../proxmox/client.js';
 import type { Guest } from '../proxmox/inventory.js';
@@ -36,6 +37,8 @@ export interface EngineServices {
   /** The node this daemon runs on (pct reaches only containers there). */
   node: string;
   now?: () => Date;
+  /** Hands a notification to the channels (in the background; never throws). */
+  notify?: (n: Notification | undefined) => void;
 }
 
 export interface PlanRequest {
@@ -121,6 +124,8 @@ export interface GuestResult {
   services_to_restart?: string[];
   /** Holds that existed before the run (never touched). */
   admin_holds?: string[];
+  /** The hook scripts that ran for this guest, per phase, with their warnings and notes. */
+  hooks?: HookPhaseRecord[];
   /**
    * Entries into the guest (a stage's shell session or a standalone exec: the cost on a real node),
    * the commands run through them, and the time spent waiting for them.
@@ -133,6 +138,15 @@ export interface GuestResult {
   timing?: { total_ms: number; guest_ms: number; tasks_ms: number; queued_ms: number; other_ms: number };
 }
 
+/** One hook phase of a guest or run: the hooks that ran, what they warned and noted, a veto. */
+export interface HookPhaseRecord {
+  phase: string;
+  ran: string[];
+  warnings: string[];
+  notes: string[];
+  veto?: string;
+}
+
 export interface RunReport {
   id: string;
   state: string;
@@ -141,6 +155,8 @@ export interface RunReport {
   dry_run: boolean;
   exclude: string[];
   guests: GuestResult[];
+  /** The run's pre-run and post-run hooks. */
+  hooks?: HookPhaseRecord[];
 }
 
 /** A guest paired with its policy and how to reach it. */

@@ -5,6 +5,7 @@ import type { Authorize, Engine, RunMeta } from '../engine/engine.js';
 import type { RolloutView } from '../engine/events.js';
 import { resolveTargets } from '../engine/targets.js';
 import type { EngineServices } from '../engine/types.js';
+import { rolloutHaltedNotification } from '../notify/from-engine.js';
 import { listGuests } from '../proxmox/inventory.js';
 import { parseSelector, selectInOrder } from '../proxmox/selectors.js';
 import { failures, groupGuests } from './groups.js';
@@ -241,6 +242,7 @@ export class RolloutManager {
         fresh.note = `${f.failed.length} guest(s) failed (${'count' in o.max_failures ? `at most ${o.max_failures.count}` : `at most ${o.max_failures.percent}%`} allowed); ${fresh.guests.filter((g) => g.outcome === undefined).length} left untouched`;
         await this.store.save(fresh);
         this.engine.events.emit(id, { type: 'rollout-halted', rollout: view(fresh), failures: fresh.halt.failures });
+        this.svc.notify?.(rolloutHaltedNotification(fresh, this.svc.node));
         this.finish(fresh);
         return;
       }

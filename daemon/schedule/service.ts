@@ -5,6 +5,8 @@ import type { PlanStore } from '../approvals/store.js';
 import { errorMessage, PvepatchError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Engine } from '../engine/engine.js';
+import { updatesAvailableNotification } from '../notify/from-engine.js';
+import type { Notification } from '../notify/types.js';
 import type { RolloutManager } from '../rollouts/manager.js';
 import { RolloutPolicy, rolloutOptions } from '../rollouts/options.js';
 import { readChecked } from '../store/checked-read.js';
@@ -95,6 +97,8 @@ export class ScheduleService {
     private readonly rollouts: RolloutManager,
     private readonly logger: Logger,
     private readonly plans?: PlanStore,
+    private readonly notify?: (n: Notification | undefined) => void,
+    private readonly node = '',
   ) {
     this.path = join(stateDir, 'schedules.json');
     this.db = new Low<SchedulesFile>(new DurableJSONFile(this.path), {
@@ -283,6 +287,7 @@ export class ScheduleService {
       await this.db.update((d) => {
         d.reports[def.id] = report;
       });
+      this.notify?.(updatesAvailableNotification(def.id, plans, this.node, report.at));
       return this.said(
         `schedule '${def.id}': ${report.with_updates} of ${report.guests} guest(s) have ${report.updates} update(s), ${report.security_updates} for security`,
       );

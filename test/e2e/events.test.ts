@@ -38,7 +38,7 @@ describe('live run events and cancel', () => {
       'events arrive in order',
     );
     const stages141 = events.filter((e) => e.type === 'stage' && e.data.vmid === 141).map((e) => e.data.stage);
-    assert.deepEqual(stages141.slice(0, 6), ['gate', 'connect', 'detect', 'inspect', 'updates', 'gate']);
+    assert.deepEqual(stages141.slice(0, 7), ['gate', 'connect', 'detect', 'inspect', 'updates', 'pre-guest', 'gate']);
     assert.ok(
       events.some((e) => e.type === 'log' && String(e.data.line).startsWith('CT 141: | ')),
       'guest output is streamed',

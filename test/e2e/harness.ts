@@ -155,6 +155,9 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
     api_timeout: '5',
     // never the host's /etc/pvepatch/guests.conf; a test that wants a policy sets its own
     policy_file: join(dir, 'guests.conf'),
+    // never the host's hooks or notification targets: a test that wants them puts its own there
+    hooks_dir: join(dir, 'hooks.d'),
+    notify_file: join(dir, 'notifications.conf'),
     // the HTTPS API is turned on by the tests that use it (on a free port, with the sim's certificate)
     api_port: '0',
     ...opts.config,
@@ -170,6 +173,8 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
     return path;
   };
   const configPath = writeConfig('pvepatch.conf', {});
+  // an empty channel file: no notification leaves a test unless it writes its own channels here
+  writeFileSync(base.notify_file!, '', { mode: 0o600 });
   if (opts.policy !== undefined) writeFileSync(base.policy_file!, opts.policy, { mode: 0o600 });
   await opts.beforeDaemon?.({ dir, lab, stateDir: base.state_dir!, logDir: base.log_dir! });
   let daemonLog: string[] = [];

@@ -113,7 +113,7 @@ async function prune(ctx: GuestContext): Promise<void> {
     return r ? svc.store.recordSnapshot({ ...r, state }) : Promise.resolve();
   };
   try {
-    const pruned = await pruneSnapshots(svc.client, g, svc.config.snapshot_keep, ours, {
+    const pruned = await pruneSnapshots(svc.client, g, ctx.snapshotKeep ?? svc.config.snapshot_keep, ours, {
       deleting: (name) => record(name, 'deleting'),
       deleted: (name) => record(name, 'deleted'),
     });

@@ -2,7 +2,7 @@ import { approvedDecision } from '../../approvals/drift.js';
 import { exceptedUpdates } from '../../exceptions/match.js';
 import { done, type Stage } from '../context.js';
 
-/** Refreshes the package lists and lists the pending updates; a dry run stops here. */
+/** Refreshes the package lists and lists the pending updates (a dry run stops at pre-guest, next). */
 export const updates: Stage = {
   name: 'updates',
   async run(ctx) {
@@ -52,7 +52,6 @@ export const updates: Stage = {
       ctx.log(
         `${ctx.updates.length} approved update(s): ${ctx.updates.map((u) => `${u.package} ${u.current_version ?? '(new)'} -> ${u.new_version}`).join(', ')}`,
       );
-      if (ctx.dryRun) return { status: 'halt', outcome: 'would-update', reason: 'dry run' };
       return done;
     }
     ctx.updates = all.filter((u) => !ctx.exclude.includes(u.package) && (!ctx.securityOnly || u.security));
@@ -64,7 +63,6 @@ export const updates: Stage = {
     ctx.log(
       `${ctx.updates.length} update(s): ${ctx.updates.map((u) => `${u.package} ${u.current_version ?? '(new)'} -> ${u.new_version}`).join(', ')}`,
     );
-    if (ctx.dryRun) return { status: 'halt', outcome: 'would-update', reason: 'dry run' };
-    return done;
+    return done; // a dry run ends after the pre-guest hooks
   },
 };
