@@ -194,6 +194,14 @@ export function createApp(
     );
     res.json({ data: recs.filter((_, i) => ok[i]).reverse() });
   });
+  // what a backup hook asks before a backup of the guest starts (VM.Audit on it over HTTPS)
+  r.get('/guests/:vmid/patching', async (req, res) => {
+    const vmid = z.coerce.number().int().min(100).max(999_999_999).parse(req.params.vmid);
+    const [ok] = await access.allowed(req, res, [{ path: `/vms/${vmid}`, priv: 'VM.Audit' }]);
+    if (!ok) throw new PvepatchError('forbidden', `permission denied - VM.Audit on /vms/${vmid} is needed`);
+    const p = engine.patching(vmid);
+    res.json({ data: { vmid, patching: p !== undefined, ...(p ?? {}) } });
+  });
   r.get('/runs', (req, res) => {
     const q = PageQuery.parse(req.query);
     const { total, rows } = engine.listRuns(q.start, q.limit);

@@ -279,6 +279,21 @@ export class Engine {
     return this.svc.store.runs.get(id);
   }
 
+  /**
+   * Whether pvepatch works in the guest now (a run or the crash recovery holds it), and where: what
+   * a backup hook asks before it lets a backup of the guest start.
+   */
+  patching(vmid: number): { run_id: string; stage: string; since: string } | undefined {
+    const owner = this.busy.get(vmid);
+    if (owner === undefined) return undefined;
+    const run = this.active.get(owner);
+    return {
+      run_id: owner,
+      stage: run?.stages.get(vmid) ?? (owner === 'recovery' ? 'recovery' : 'queued'),
+      since: run?.summary.started_at ?? '',
+    };
+  }
+
   /** A page of runs, newest first. */
   listRuns(start = 0, limit = 50): { total: number; rows: RunRow[] } {
     return this.svc.store.runs.page(start, limit);
