@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { addBackupHookCommands } from '../backup-hooks/cli.js';
 import { loadConfig } from '../config/load.js';
 import { errorMessage, isPvepatchError, PvepatchError } from '../core/errors.js';
 import { escapeControls } from '../core/escape.js';
@@ -8,6 +9,7 @@ import type { AgentEnsure } from '../engine/agent-ops.js';
 import type { FleetRow } from '../engine/fleet.js';
 import type { GuestPlan, RunReport } from '../engine/types.js';
 import { parseSelector } from '../proxmox/selectors.js';
+import { addSetupCommand } from '../setup/command.js';
 import type { LogLine } from '../store/run-log.js';
 import type { RunRow } from '../store/runs.js';
 import type { RebootRecord, RunSummary } from '../store/state.js';
@@ -276,6 +278,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     });
   addScheduleCommand(program, { api, print });
   addNotifyCommand(program, { api, print, setExit });
+  addBackupHookCommands(program, { io, setExit });
+  addSetupCommand(program, { out, config: () => globals().config });
   addRolloutCommand(program, {
     api,
     print,
