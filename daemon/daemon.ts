@@ -9,6 +9,7 @@ import { ROOT_SOCKET, type SettingsRoutes } from './api/settings.js';
 import { listenOnSocket } from './api/socket.js';
 import { PlanStore } from './approvals/store.js';
 import { AuditLog } from './audit/audit-log.js';
+import { BackupResultStore } from './backups/store.js';
 import { daemonSettings, type LoadOptions } from './config/load.js';
 import { type Config, RESTART_KEYS } from './config/schema.js';
 import { ConfigSettings } from './config/settings.js';
@@ -99,6 +100,8 @@ export class Daemon {
       await exceptions.start();
       const plans = new PlanStore(this.cfg.state_dir);
       await plans.start();
+      const backups = new BackupResultStore(this.cfg.state_dir);
+      await backups.start();
       this.notify = new NotifyService(() => this.cfg.notify_file, {
         hostname: s.node,
         log: (line) => this.log.info(line),
@@ -112,6 +115,7 @@ export class Daemon {
         store,
         exceptions,
         plans,
+        backups,
         node: s.node,
         notify: (n) => notify.send(n),
       };

@@ -11,6 +11,7 @@ import { resolveTargets } from '../engine/targets.js';
 import type { EngineServices, Target } from '../engine/types.js';
 import { RequestHistogram, registerMetricsRoute, requestTimer } from '../metrics/metrics.js';
 import type { RolloutManager } from '../rollouts/manager.js';
+import { registerBackupRoutes } from './backups.js';
 import { streamEvents } from './events-stream.js';
 import { registerExceptionRoutes } from './exceptions.js';
 import { HTTP_STATUS } from './http-status.js';
@@ -120,6 +121,7 @@ export function createApp(
   if (opts.audit) registerAuditRoutes(r, opts.audit);
   if (opts.settings) registerSettingsRoutes(r, opts.settings);
   if (svc.exceptions) registerExceptionRoutes(r, svc.exceptions, access);
+  if (svc.backups) registerBackupRoutes(r, svc.backups, access);
   if (svc.plans) registerPlanRoutes(r, { engine, svc, plans: svc.plans, access });
   if (opts.schedules) registerScheduleRoutes(r, opts.schedules, (req, res) => access.caller(req, res).user);
   if (opts.notifications) registerNotificationRoutes(r, opts.notifications);

@@ -59,6 +59,7 @@ export function actionOf(
   if (m === 'DELETE' && route === '/schedules/:id') return 'schedule.delete';
   if (m === 'POST' && route === '/schedules/:id/run') return 'schedule.run';
   if (m === 'POST' && route === '/notifications/test') return 'notify.test';
+  if (m === 'POST' && route === '/backups/result') return 'backup.result';
   if (m === 'POST' && route === '/exceptions') return 'exception.create';
   if (m === 'PUT' && route === '/exceptions/:id') return 'exception.update';
   if (m === 'DELETE' && route === '/exceptions/:id') return 'exception.delete';
@@ -86,6 +87,7 @@ const KNOWN_PATHS: [RegExp, string][] = [
   [/\/schedules\/(?<id>[^/]+)$/, '/schedules/:id'],
   [/\/schedules\/(?<id>[^/]+)\/run$/, '/schedules/:id/run'],
   [/\/notifications\/test$/, '/notifications/test'],
+  [/\/backups\/result$/, '/backups/result'],
   [/\/rollouts\/(?<id>[^/]+)\/pause$/, '/rollouts/:id/pause'],
   [/\/rollouts\/(?<id>[^/]+)\/resume$/, '/rollouts/:id/resume'],
   [/\/rollouts\/(?<id>[^/]+)\/cancel$/, '/rollouts/:id/cancel'],

@@ -7,8 +7,8 @@ import { createDispatcher, type TlsTrust } from '../proxmox/tls.js';
 import { type Answer, answerOf, MAX_HOOK_ANSWER, type Patching, patchingAnswer } from './answer.js';
 
 /**
- * What a PBS Plus PostScript reports: `POST /api/v1/backups/result`. The daemon has no such
- * endpoint yet (it answers 404); the shape is the contract for when it does.
+ * What a PBS Plus PostScript reports: `POST /api/v1/backups/result` (daemon/api/backups.ts; it
+ * needs VM.Backup on /vms/<vmid>, on /vms for an unmapped job). An older daemon answers 404.
  */
 export interface BackupResult {
   /** The PBS Plus target name from `target-map`, when the job was mapped through it. */

@@ -131,6 +131,7 @@ export function reportText(report: RunReport): string {
 function protectionText(r: GuestResult): string {
   if (r.snapshot) return r.snapshot.name;
   if (r.backup) return `vzdump to ${r.backup.storage}`;
+  if (r.pbs_backup) return `PBS backup ${r.pbs_backup.time.slice(0, 16).replace('T', ' ')} UTC`;
   return r.protection ?? '-';
 }
 

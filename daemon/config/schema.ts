@@ -99,6 +99,31 @@ export const ConfigSchema = z.strictObject({
   notify_file: z.string().default('/etc/pvepatch/notifications.conf'),
   /** Hook scripts: executables in `<hooks_dir>/<phase>.d/`, root-owned and not group/world-writable. */
   hooks_dir: z.string().default('/etc/pvepatch/hooks.d'),
+  /** Proxmox Backup Server API (`https://HOST[:8007]`) that `fallback backup` asks for a guest's backups; empty: none. */
+  pbs_url: z.string().default(''),
+  /** PBS API token, `USER@REALM!TOKENNAME:SECRET` (PBS separates the secret with ':'); needs Datastore.Audit. */
+  pbs_token: z
+    .string()
+    .regex(
+      /^[^\s:@!]+@[A-Za-z0-9_][A-Za-z0-9._-]*![A-Za-z0-9_][A-Za-z0-9._-]*:[!-~]+$/,
+      'expected USER@REALM!TOKENNAME:SECRET',
+    )
+    .optional(),
+  /** SHA-256 fingerprint of the PBS certificate (`proxmox-backup-manager cert info`). */
+  pbs_fingerprint: z.string().optional(),
+  /** The PBS datastore holding this cluster's guest backups. */
+  pbs_datastore: z
+    .string()
+    .regex(/^$|^[A-Za-z0-9_][A-Za-z0-9._-]*$/, 'expected a PBS datastore name')
+    .default(''),
+  /** The namespace inside it (`a/b`, at most 8 levels); empty: the root namespace. */
+  pbs_namespace: z
+    .string()
+    .regex(
+      /^$|^[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*){0,7}$/,
+      'expected a PBS namespace, e.g. site1/pve',
+    )
+    .default(''),
   /** Seconds one hook may run before it (and its children) is killed. */
   hook_timeout: seconds(300, 86_400),
   /** Per-phase timeouts in seconds over `hook_timeout`, e.g. `pre-guest=900,post-run=60`. */
@@ -139,7 +164,7 @@ export type ConfigKey = keyof Config;
 export const CONFIG_KEYS = Object.keys(ConfigSchema.shape) as ConfigKey[];
 
 /** Keys whose value is a secret: never shown by the settings API (only whether it is set). */
-export const SECRET_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>(['pve_token']);
+export const SECRET_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>(['pve_token', 'pbs_token']);
 
 /**
  * Keys set only by root in the config file, never through the settings API: the secret, and what
@@ -162,6 +187,8 @@ export const FILE_ONLY_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>([
   'pve_www_key',
   'hooks_dir',
   'notify_file',
+  'pbs_url',
+  'pbs_fingerprint',
 ]);
 
 /** Keys whose value is bound when the daemon starts (files, listeners, the API client): a change needs a restart. */

@@ -1,5 +1,6 @@
 import type { PlanStore } from '../approvals/store.js';
 import type { SavedGuestPlan } from '../approvals/types.js';
+import type { BackupResultStore } from '../backups/store.js';
 import type { Config } from '../config/schema.js';
 import type { ChangedPackage, PendingUpdate } from '../drivers/types.js';
 import type { ExceptionStore } from '../exceptions/store.js';
@@ -34,6 +35,8 @@ export interface EngineServices {
   exceptions?: ExceptionStore;
   /** Saved and approved plans (absent: none). */
   plans?: PlanStore;
+  /** Backup results reported by backup hooks (absent: none recorded, POST /backups/result is a 404). */
+  backups?: BackupResultStore;
   /** The node this daemon runs on (pct reaches only containers there). */
   node: string;
   now?: () => Date;
@@ -84,6 +87,23 @@ export interface GuestPlan {
   exec?: { round_trips: number; commands: number; guest_ms: number };
 }
 
+/** The newest PBS backup of a guest that `fallback backup` accepted, as PBS listed it. */
+export interface PbsBackupProof {
+  datastore: string;
+  /** '' is the root namespace. */
+  namespace: string;
+  /** The snapshot, as PBS names it: `ct/101/2026-12-05T03:00:00Z`. */
+  id: string;
+  /** Its backup time (ISO 8601). */
+  time: string;
+  /** Hours old when it was checked (one decimal). */
+  age_hours: number;
+  /** `ok` when a verify job checked it, null when none did (a failed one is never accepted). */
+  verification: 'ok' | null;
+  /** The newest successful result a backup hook (PBS Plus) reported for the guest, if any. */
+  reported_at?: string;
+}
+
 export interface GuestResult {
   vmid: number;
   name: string;
@@ -93,9 +113,11 @@ export interface GuestResult {
   transport?: string;
   driver?: string;
   /** What protected the guest before the patch. */
-  protection?: 'snapshot' | 'vzdump' | 'none';
+  protection?: 'snapshot' | 'vzdump' | 'backup' | 'none';
   /** The vzdump backup taken when a snapshot was impossible (fallback: vzdump). */
   backup?: { storage: string; upid: string };
+  /** The PBS backup snapshot accepted when a snapshot was impossible (fallback: backup). */
+  pbs_backup?: PbsBackupProof;
   /** The hypervisor reboot, as its record stands (pending → sent → rebooting → completed | failed | timeout). */
   reboot?: { status: RebootStatus; reason: string; upid?: string; seconds?: number; error?: string };
   /** The checks after the patch (and the reboot). */

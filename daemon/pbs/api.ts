@@ -1,6 +1,6 @@
 /**
- * The one PBS API call the precheck makes: the running tasks (`GET /api2/json/nodes/localhost/tasks
- * ?running=1`). Auth is an API token, `Authorization: PBSAPIToken=<user@realm!name>:<secret>` (PBS
+ * The PBS API calls: the running tasks for the precheck (`GET /api2/json/nodes/localhost/tasks
+ * ?running=1`) and a guest's backup snapshots for `fallback backup`. Auth is an API token, `Authorization: PBSAPIToken=<user@realm!name>:<secret>` (PBS
  * separates the secret with `:`, where PVE uses `=`). TLS is pinned to the certificate's SHA-256
  * fingerprint through the same dispatcher as the PVE client (proxmox/tls.ts); nothing global changes.
  */
@@ -9,7 +9,14 @@ import { z } from 'zod';
 import { errorMessage, PvepatchError, UnreachableError } from '../core/errors.js';
 import { escapeControls } from '../core/escape.js';
 import { createDispatcher } from '../proxmox/tls.js';
-import { MAX_TASK_JSON_CHARS, type PbsTaskItem, taskItems } from './parse.js';
+import {
+  MAX_SNAPSHOT_JSON_CHARS,
+  MAX_TASK_JSON_CHARS,
+  type PbsSnapshotItem,
+  type PbsTaskItem,
+  snapshotItems,
+  taskItems,
+} from './parse.js';
 
 export interface PbsApiOptions {
   /** `https://HOST[:PORT]`; the port defaults to PBS's 8007. */
@@ -36,7 +43,29 @@ export async function pbsRunningTasks(api: PbsApiOptions): Promise<PbsTaskItem[]
   return tasks;
 }
 
-async function getJson(api: PbsApiOptions, url: URL): Promise<unknown> {
+/** Which backup group to list: `ct`/`vm` and the vmid, in a datastore (and namespace; '' is the root). */
+export interface PbsGroup {
+  store: string;
+  ns: string;
+  type: 'ct' | 'vm';
+  id: string;
+}
+
+/**
+ * The group's backup snapshots (`GET /api2/json/admin/datastore/{store}/snapshots?backup-type&
+ * backup-id[&ns]`); the token needs Datastore.Audit (or to own the group). Throws as pbsRunningTasks.
+ */
+export async function pbsSnapshots(api: PbsApiOptions, group: PbsGroup): Promise<PbsSnapshotItem[]> {
+  const url = apiUrl(api.url, `/api2/json/admin/datastore/${encodeURIComponent(group.store)}/snapshots`);
+  url.searchParams.set('backup-type', group.type);
+  url.searchParams.set('backup-id', group.id);
+  if (group.ns !== '') url.searchParams.set('ns', group.ns);
+  const items = snapshotItems(await getJson(api, url, MAX_SNAPSHOT_JSON_CHARS));
+  if (!items) throw invalid(url, 'its snapshot list does not have the expected shape');
+  return items;
+}
+
+async function getJson(api: PbsApiOptions, url: URL, maxChars = MAX_TASK_JSON_CHARS): Promise<unknown> {
   if (!TOKEN_ID.test(api.tokenId)) {
     throw new PvepatchError(
       'config-invalid',
@@ -66,7 +95,7 @@ async function getJson(api: PbsApiOptions, url: URL): Promise<unknown> {
     } catch (err) {
       throw reachError(err, where);
     }
-    const body = await readCapped(res.body, MAX_TASK_JSON_CHARS);
+    const body = await readCapped(res.body, maxChars);
     if (res.status === 401) {
       throw new PvepatchError(
         'auth-failed',
@@ -77,7 +106,7 @@ async function getJson(api: PbsApiOptions, url: URL): Promise<unknown> {
       const said = escapeControls((body ?? '').slice(0, 300)).trim() || res.statusText;
       throw new PvepatchError('proxmox-error', `unable to query PBS API ${where} - ${res.status} ${said}`);
     }
-    if (body === null) throw invalid(url, `its answer is larger than ${MAX_TASK_JSON_CHARS} bytes`);
+    if (body === null) throw invalid(url, `its answer is larger than ${maxChars} bytes`);
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);

@@ -106,3 +106,46 @@ export function resultLine(res: { stdout: string; stderr: string }): string {
   const nl = head.indexOf('\n');
   return escapeControls(nl < 0 ? head : head.slice(0, nl)).slice(0, 300);
 }
+
+/** Larger snapshot lists are refused (one backup group; ~2000 snapshots with their file lists fit). */
+export const MAX_SNAPSHOT_JSON_CHARS = 4 * 1024 * 1024;
+
+/** The fields of PBS's `SnapshotListItem` (pbs-api-types `datastore.rs`) that pvepatch uses. */
+const snapshotItem = z.object({
+  'backup-type': text(16),
+  'backup-id': text(256),
+  'backup-time': z.number().int(),
+  verification: z
+    .object({ state: text(16) })
+    .nullable()
+    .optional(),
+});
+
+export interface PbsSnapshotItem {
+  type: string;
+  id: string;
+  /** Epoch seconds. */
+  time: number;
+  /** `ok`, `failed`, or null when never verified. */
+  verification: string | null;
+}
+
+/**
+ * The API's snapshot list, or null when it is not an array (at most 100000 entries). An entry
+ * that does not have the shape is dropped: it can only make a guest look less protected.
+ */
+export function snapshotItems(value: unknown): PbsSnapshotItem[] | null {
+  if (!Array.isArray(value) || value.length > 100_000) return null;
+  const out: PbsSnapshotItem[] = [];
+  for (const raw of value) {
+    const s = snapshotItem.safeParse(raw);
+    if (!s.success) continue;
+    out.push({
+      type: s.data['backup-type'],
+      id: s.data['backup-id'],
+      time: s.data['backup-time'],
+      verification: s.data.verification?.state ?? null,
+    });
+  }
+  return out;
+}

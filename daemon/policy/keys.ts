@@ -57,12 +57,13 @@ export const KEYS: Readonly<Record<string, KeySpec>> = {
   transport: { field: 'transport', schema: choice('pct', 'qga', 'ssh'), allowed: 'pct, qga, ssh' },
   reboot: { field: 'reboot', schema: choice('never', 'if-required', 'always'), allowed: 'never, if-required, always' },
   'on-failure': { field: 'onFailure', schema: choice('keep', 'rollback'), allowed: 'keep, rollback' },
-  fallback: { field: 'fallback', schema: choice('skip', 'vzdump'), allowed: 'skip, vzdump' },
+  fallback: { field: 'fallback', schema: choice('skip', 'vzdump', 'backup'), allowed: 'skip, vzdump, backup' },
   'fallback-storage': {
     field: 'fallbackStorage',
     schema: z.string().max(128).regex(STORAGE_ID),
     allowed: 'a storage id (a-z first, then a-z 0-9 . _ -, not ending in . _ -)',
   },
+  'backup-max-age': { field: 'backupMaxAge', schema: int(1, 720), allowed: 'hours, 1-720' },
   'reboot-timeout': { field: 'rebootTimeout', schema: int(10, 86_400), allowed: 'seconds, 10-86400' },
   'check-timeout': { field: 'checkTimeout', schema: int(1, 3600), allowed: 'seconds, 1-3600' },
   address: {

@@ -27,6 +27,7 @@ export function builtInDefaults(type: GuestFacts['type']): Resolved {
     reboot: 'never', // nothing reboots by surprise
     onFailure: 'keep',
     fallback: 'skip',
+    backupMaxAge: 24,
     rebootTimeout: 600,
     checkTimeout: 30,
     sshUser: 'root',
@@ -42,6 +43,7 @@ const SCALAR_FIELDS: readonly ScalarField[] = [
   'onFailure',
   'fallback',
   'fallbackStorage',
+  'backupMaxAge',
   'rebootTimeout',
   'checkTimeout',
   'address',

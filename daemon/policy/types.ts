@@ -6,7 +6,7 @@
 export type TransportName = 'pct' | 'qga' | 'ssh';
 export type RebootMode = 'never' | 'if-required' | 'always';
 export type OnFailure = 'keep' | 'rollback';
-export type Fallback = 'skip' | 'vzdump';
+export type Fallback = 'skip' | 'vzdump' | 'backup';
 export type Role = 'none' | 'pbs';
 export type SectionType = 'defaults' | 'tag' | 'guest';
 export type GuestType = 'lxc' | 'qemu';
@@ -31,6 +31,8 @@ export interface PolicySettings {
   onFailure?: OnFailure;
   fallback?: Fallback;
   fallbackStorage?: string;
+  /** Hours: how old the newest PBS backup may be for `fallback backup`. */
+  backupMaxAge?: number;
   /** Seconds. */
   rebootTimeout?: number;
   /** Seconds, per check. */
@@ -92,6 +94,7 @@ export interface GuestPolicy {
   onFailure: OnFailure;
   fallback: Fallback;
   fallbackStorage: string | undefined;
+  backupMaxAge: number;
   rebootTimeout: number;
   checkTimeout: number;
   address: string | undefined;

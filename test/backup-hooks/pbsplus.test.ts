@@ -163,16 +163,18 @@ describe('PBS Plus scripts against the HTTPS API', () => {
     assert.match(unmapped.err, /^pvepatch: job mail01-nightly: its target maps to no guest \(add 'target-map/);
   });
 
-  it('PostScript: the daemon has no result endpoint yet (404): logged, exit 0', async () => {
+  it('PostScript: the daemon records the result (GET /backups lists it), exit 0', async () => {
     const r = await runWiped(
       '/bin/sh',
       [script('post', 'pbsplus.conf'), envFile('post')],
       pbsPlusEnv('web01 - Root', { PBS_PLUS__JOB_SUCCESS: 'true', PBS_PLUS__JOB_WARNINGS: '2' }),
     );
     assert.equal(r.code, 0);
-    assert.equal(
-      r.err,
-      "pvepatch: the pvepatch API does not record backup results yet (HTTP 404: no such API path 'POST /api/v1/backups/result') - backup result of guest 101 (success, 2 warnings) not recorded\n",
+    assert.equal(r.err, 'pvepatch: backup result of guest 101 (success, 2 warnings) recorded\n');
+    const listed = await api.get<{ vmid: number; success: boolean; warnings: number }[]>('/backups', { vmid: 101 });
+    assert.deepEqual(
+      listed.map((x) => [x.vmid, x.success, x.warnings]),
+      [[101, true, 2]],
     );
   });
 

@@ -195,7 +195,8 @@ describe('policy file: values', () => {
       /key 'reboot': invalid value 'sometimes' \(allowed: never, if-required, always\)/,
     );
     assert.match(value('on-failure', 'panic'), /key 'on-failure': invalid value 'panic' \(allowed: keep, rollback\)/);
-    assert.match(value('fallback', 'pray'), /key 'fallback': invalid value 'pray' \(allowed: skip, vzdump\)/);
+    assert.match(value('fallback', 'pray'), /key 'fallback': invalid value 'pray' \(allowed: skip, vzdump, backup\)/);
+    assert.deepEqual(ok('fallback', 'backup'), { fallback: 'backup' });
     assert.match(value('role', 'pve'), /key 'role': invalid value 'pve' \(allowed: none, pbs\)/);
     assert.deepEqual(ok('on-failure', 'rollback'), { onFailure: 'rollback' });
     assert.deepEqual(ok('role', 'pbs'), { role: 'pbs' });
@@ -217,6 +218,11 @@ describe('policy file: values', () => {
     assert.deepEqual(ok('check-timeout', '1'), { checkTimeout: 1 });
     assert.deepEqual(ok('ssh-port', '2222'), { sshPort: 2222 });
     assert.deepEqual(ok('pbs-min-free-gb', '0'), { pbsMinFreeGb: 0 });
+    for (const bad of ['0', '721', '1.5', '-24']) {
+      assert.match(value('backup-max-age', bad), /key 'backup-max-age': invalid value .* \(allowed: hours, 1-720\)/);
+    }
+    assert.deepEqual(ok('backup-max-age', '720'), { backupMaxAge: 720 });
+    assert.deepEqual(ok('backup-max-age', '1'), { backupMaxAge: 1 });
   });
 
   it('validates storage ids as PVE does', () => {

@@ -38,6 +38,7 @@ describe('policy resolution', () => {
     assert.equal(ct.onFailure, 'keep');
     assert.equal(ct.fallback, 'skip');
     assert.equal(ct.fallbackStorage, undefined);
+    assert.equal(ct.backupMaxAge, 24);
     assert.equal(ct.rebootTimeout, 600);
     assert.equal(ct.checkTimeout, 30);
     assert.equal(ct.sshUser, 'root');

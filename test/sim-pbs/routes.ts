@@ -2,7 +2,8 @@
  * The endpoints the simulator answers, as PBS's router and handlers do (proxmox-backup
  * `src/api2/version.rs`, `src/api2/node/tasks.rs`; proxmox-rest-server `rest.rs`, `formatter.rs`).
  */
-import type { PbsTask } from './types.js';
+import { listSnapshots } from './snapshots.js';
+import type { PbsSnapshot, PbsTask } from './types.js';
 
 export interface Answer {
   status: number;
@@ -14,6 +15,9 @@ export interface RouteState {
   version: { version: string; release: string; repoid: string };
   running: readonly PbsTask[];
   finished: readonly PbsTask[];
+  snapshots: readonly PbsSnapshot[];
+  /** Datastores that exist. */
+  stores: Set<string>;
 }
 
 const NODE = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
@@ -30,11 +34,11 @@ const LIST_PARAMS = new Set([
   'store',
 ]);
 
-const ok = (data: unknown, extra: Record<string, unknown> = {}): Answer => ({
+export const ok = (data: unknown, extra: Record<string, unknown> = {}): Answer => ({
   status: 200,
   body: JSON.stringify({ data, ...extra }),
 });
-const error = (status: number, message: string): Answer => ({ status, body: message });
+export const error = (status: number, message: string): Answer => ({ status, body: message });
 
 /** null when no route matches (the caller answers 404 after auth, as PBS does). */
 export function route(
@@ -45,6 +49,9 @@ export function route(
 ): Answer | null {
   if (method !== 'GET') return null;
   if (parts.length === 1 && parts[0] === 'version') return noParams(query) ?? ok(s.version);
+  if (parts.length === 4 && parts[0] === 'admin' && parts[1] === 'datastore' && parts[3] === 'snapshots') {
+    return listSnapshots(parts[2] ?? '', query, s);
+  }
   if (parts.length < 3 || parts[0] !== 'nodes' || parts[2] !== 'tasks' || !NODE.test(parts[1] ?? '')) return null;
   if (parts.length === 3) return listTasks(query, s);
   if (parts.length === 5 && parts[4] === 'status') return taskStatus(parts[3] ?? '', query, s);
@@ -56,7 +63,7 @@ function noParams(query: Record<string, string>): Answer | null {
   return extra === undefined ? null : paramError(extra, 'schema does not allow additional properties.');
 }
 
-function paramError(name: string, why: string): Answer {
+export function paramError(name: string, why: string): Answer {
   return error(400, `parameter verification failed - '${name}': ${why}`);
 }
 

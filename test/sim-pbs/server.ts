@@ -7,7 +7,7 @@ import { checkAuth } from './auth.js';
 import { type Answer, type RouteState, route } from './routes.js';
 import type { PbsSim, PbsSimOptions, PbsSimRequest } from './types.js';
 
-export type { PbsSim, PbsSimOptions, PbsSimRequest, PbsSimToken, PbsTask } from './types.js';
+export type { PbsSim, PbsSimOptions, PbsSimRequest, PbsSimToken, PbsSnapshot, PbsTask } from './types.js';
 
 const JSON_CT = 'application/json;charset=UTF-8';
 // PBS 3.4.1 answers version '3.4', release '1'; the repoid (a git commit of proxmox-backup) is made up
@@ -15,14 +15,21 @@ const DEFAULT_VERSION = { version: '3.4', release: '1', repoid: '0b1e5f2a7c3d4e6
 
 /**
  * Starts a Proxmox Backup Server API simulator on HTTPS with a fresh self-signed certificate:
- * `GET /api2/json/version`, `GET /api2/json/nodes/<node>/tasks` and `…/tasks/<upid>/status`, with
+ * `GET /api2/json/version`, `GET /api2/json/nodes/<node>/tasks` and `…/tasks/<upid>/status`,
+ * `GET /api2/json/admin/datastore/<store>/snapshots`, with
  * PBS's token auth (see auth.ts) and its answers for errors. See readme.md.
  */
 export async function startPbsSim(opts: PbsSimOptions): Promise<PbsSim> {
   const nodeName = opts.nodeName ?? 'pbs';
   const cert = await makeCert(nodeName);
   const tokens = new Map(opts.tokens.map((t) => [t.id, t.secret]));
-  const state: RouteState = { version: opts.version ?? DEFAULT_VERSION, running: [], finished: [] };
+  const state: RouteState = {
+    version: opts.version ?? DEFAULT_VERSION,
+    running: [],
+    finished: [],
+    snapshots: [...(opts.snapshots ?? [])],
+    stores: new Set([...(opts.datastores ?? []), ...(opts.snapshots ?? []).map((x) => x.store)]),
+  };
   const requests: PbsSimRequest[] = [];
   const delay = opts.authFailDelayMs ?? 0;
   const server = createServer({ key: cert.keyPem, cert: cert.certPem }, (req, res) => {
@@ -55,6 +62,10 @@ export async function startPbsSim(opts: PbsSimOptions): Promise<PbsSim> {
     },
     setFinishedTasks: (tasks) => {
       state.finished = [...tasks];
+    },
+    setSnapshots: (snapshots) => {
+      state.snapshots = [...snapshots];
+      for (const x of snapshots) state.stores.add(x.store);
     },
     close: async () => {
       server.closeAllConnections();

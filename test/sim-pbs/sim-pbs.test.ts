@@ -174,6 +174,49 @@ describe('PBS API simulator', () => {
     });
   });
 
+  test('snapshots: one group of a datastore, filtered; unknown parameters and datastores are refused', async () => {
+    sim.setSnapshots([
+      { store: 'store1', type: 'ct', id: '101', time: 1_700_000_000, verification: 'ok', size: 42 },
+      { store: 'store1', type: 'ct', id: '101', time: 1_700_086_400 },
+      { store: 'store1', type: 'vm', id: '101', time: 1_700_000_000 },
+      { store: 'store1', ns: 'site1', type: 'ct', id: '101', time: 1_700_000_000 },
+    ]);
+    const base = '/api2/json/admin/datastore/store1/snapshots';
+    const res = await get(sim, `${base}?backup-type=ct&backup-id=101`);
+    assert.equal(res.status, 200);
+    const data = (JSON.parse(res.text) as { data: Record<string, unknown>[] }).data;
+    assert.deepEqual(
+      data.map((x) => [
+        x['backup-type'],
+        x['backup-id'],
+        x['backup-time'],
+        x.size,
+        (x.verification as { state?: string })?.state,
+      ]),
+      [
+        ['ct', '101', 1_700_000_000, 42, 'ok'],
+        ['ct', '101', 1_700_086_400, undefined, undefined],
+      ],
+    );
+    assert.match(
+      String((data[0]!.verification as { upid: string }).upid),
+      /^UPID:pbs:.*:verify_snapshot:store1\\x3act-101-/,
+    );
+    const ns = JSON.parse((await get(sim, `${base}?backup-type=ct&backup-id=101&ns=site1`)).text) as {
+      data: unknown[];
+    };
+    assert.equal(ns.data.length, 1);
+    const extra = await get(sim, `${base}?backup-type=ct&backup-id=101&limit=1`);
+    assert.deepEqual(
+      [extra.status, extra.text],
+      [400, "parameter verification failed - 'limit': schema does not allow additional properties."],
+    );
+    assert.equal((await get(sim, `${base}?backup-type=lxc`)).status, 400);
+    const missing = await get(sim, '/api2/json/admin/datastore/nostore/snapshots');
+    assert.deepEqual([missing.status, missing.text], [400, "no such datastore 'nostore'"]);
+    assert.equal((await get(sim, base, null)).status, 401);
+  });
+
   test('escapeWorkerId follows proxmox-schema', () => {
     assert.equal(escapeWorkerId('store1:ct/101'), 'store1\\x3act-101');
     assert.equal(escapeWorkerId('.hidden-x'), '\\x2ehidden\\x2dx');

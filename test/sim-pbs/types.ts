@@ -16,6 +16,21 @@ export interface PbsTask {
   status?: string;
 }
 
+/** One backup snapshot the simulator lists (`SnapshotListItem` is made from it). */
+export interface PbsSnapshot {
+  store: string;
+  /** '' (default) is the root namespace. */
+  ns?: string;
+  type: 'ct' | 'vm' | 'host';
+  id: string;
+  /** Epoch seconds. */
+  time: number;
+  /** Absent: never verified. */
+  verification?: 'ok' | 'failed';
+  size?: number;
+  protected?: boolean;
+}
+
 export interface PbsSimToken {
   /** `user@realm!tokenname` */
   id: string;
@@ -30,6 +45,10 @@ export interface PbsSimOptions {
   version?: { version: string; release: string; repoid: string };
   host?: string;
   port?: number;
+  /** Backup snapshots, in any datastore; a datastore named here or in `datastores` exists. */
+  snapshots?: PbsSnapshot[];
+  /** More datastores that exist (empty ones). */
+  datastores?: string[];
   /** PBS delays every 401 by 3 s (proxmox-rest-server `delay_unauth_time`); default 0 here. */
   authFailDelayMs?: number;
 }
@@ -56,5 +75,7 @@ export interface PbsSim {
   setRunningTasks(tasks: readonly PbsTask[]): void;
   /** Replaces the finished tasks (listed after the running ones, newest first). */
   setFinishedTasks(tasks: readonly PbsTask[]): void;
+  /** Replaces the backup snapshots (their datastores exist from then on). */
+  setSnapshots(snapshots: readonly PbsSnapshot[]): void;
   close(): Promise<void>;
 }

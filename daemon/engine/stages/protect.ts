@@ -2,6 +2,7 @@ import { errorMessage, PvepatchError } from '../../core/errors.js';
 import { createSnapshot, pruneSnapshots, snapshotName } from '../../proxmox/snapshots.js';
 import { backupGuest } from '../../proxmox/vzdump.js';
 import type { SnapshotRecord } from '../../store/state.js';
+import { protectWithPbsBackup } from '../backup-protection.js';
 import { done, type GuestContext, type Stage } from '../context.js';
 import { settleSnapshots } from '../snapshot-records.js';
 
@@ -63,15 +64,17 @@ function snapshotImpossible(err: unknown): boolean {
 
 /**
  * No snapshot is possible: `fallback: skip` (the default) leaves the guest alone; `fallback: vzdump`
- * backs it up to the policy's storage and waits for that backup before patching.
+ * backs it up to the policy's storage and waits for that backup before patching; `fallback: backup`
+ * accepts a recent enough backup on the Proxmox Backup Server (backup-protection.ts).
  */
 async function fallback(ctx: GuestContext, why: string): Promise<void> {
   const { svc, target, policy } = ctx;
   const g = target.guest;
+  if (policy.fallback === 'backup') return protectWithPbsBackup(ctx, why);
   if (policy.fallback !== 'vzdump') {
     throw new PvepatchError(
       'protection-failed',
-      `${why}; policy fallback is skip, so the guest is not patched - set 'fallback vzdump' and 'fallback-storage <storage>' for it to be backed up instead`,
+      `${why}; policy fallback is skip, so the guest is not patched - set 'fallback vzdump' and 'fallback-storage <storage>' for it to be backed up instead, or 'fallback backup' to accept a recent PBS backup`,
     );
   }
   if (!policy.fallbackStorage) {
