@@ -45,8 +45,15 @@ export async function editConfig(state: ConfigState, edit: ConfigEdit, dryRun: b
 /** `user@realm!name:secret` from the PBS token file, or undefined when there is none. */
 export async function readPbsTokenFile(path: string): Promise<{ id: string; secret: string } | undefined> {
   const text = (await readConfigText(path)).trim();
-  const m = /^([^\s:]+![^\s:]+):(\S+)$/.exec(text);
-  return m ? { id: m[1]!, secret: m[2]! } : undefined;
+  // split at the first ':' (a token id has none), no backtracking
+  const colon = text.indexOf(':');
+  if (colon <= 0) return undefined;
+  const [id, secret] = [text.slice(0, colon), text.slice(colon + 1)];
+  const bang = id.indexOf('!');
+  const plain = (s: string) => s.length > 0 && !/[\s:]/.test(s);
+  if (bang <= 0 || !plain(id.slice(0, bang)) || !plain(id.slice(bang + 1)) || secret === '' || /\s/.test(secret))
+    return undefined;
+  return { id, secret };
 }
 
 /** One line `user@realm!name:secret` (PBS's own `TOKENID:SECRET` form), mode 0600, atomically. */
