@@ -89,6 +89,11 @@ export async function loadParsers(modules: readonly string[] = parserModules()):
     const exports = (await import(join(ROOT, module))) as Record<string, unknown>;
     for (const [name, value] of Object.entries(exports)) {
       if (typeof value !== 'function' || name in NOT_TEXT || /^[A-Z]/.test(name)) continue;
+      if (value.constructor.name === 'AsyncFunction') {
+        throw new Error(
+          `${module} exports the async function ${name}: a parser module holds only synchronous text parsers - move guest I/O to a module of its own`,
+        );
+      }
       parsers.push({ id: `${module}#${name}`, module, fn: value as TextParser });
     }
   }

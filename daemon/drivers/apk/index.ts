@@ -2,7 +2,7 @@ import { assertPackageNames } from '../../core/validate.js';
 import type { Driver, DriverContext, PendingUpdate, PrecheckResult } from '../types.js';
 import * as step from './steps.js';
 import { upgrade } from './upgrade.js';
-import { restoreWorld } from './world.js';
+import { restoreWorld } from './world-io.js';
 
 /** Alpine Linux: apk-tools 2.14 and 3.x. Stateless; every call takes its context. */
 export const apkDriver = {

@@ -14,7 +14,8 @@ import type { ChangedPackage, DriverContext, UpgradeOptions, UpgradeResult } fro
 import { upgradeCommand } from './commands.js';
 import { alpineKernels } from './kernel.js';
 import * as step from './steps.js';
-import { applyPins, readWorld, restoreWorld, worldEntry, adminHolds as worldHolds } from './world.js';
+import { worldEntry, adminHolds as worldHolds } from './world.js';
+import { applyPins, readWorld, restoreWorld } from './world-io.js';
 
 export const DEFAULT_UPGRADE_TIMEOUT_MS = 15 * 60_000;
 
