@@ -16,6 +16,7 @@ import { streamEvents } from './events-stream.js';
 import { registerExceptionRoutes } from './exceptions.js';
 import { HTTP_STATUS } from './http-status.js';
 import { type NotificationRoutes, registerNotificationRoutes } from './notifications.js';
+import { registerPermissionRoutes } from './permissions.js';
 import { registerPlanRoutes } from './plans.js';
 import { registerRolloutRoutes } from './rollouts.js';
 import { registerScheduleRoutes, type ScheduleRoutes } from './schedules.js';
@@ -120,19 +121,13 @@ export function createApp(
   if (opts.nodeWide) r.use(['/audit', '/metrics'], opts.nodeWide);
   if (opts.audit) registerAuditRoutes(r, opts.audit);
   if (opts.settings) registerSettingsRoutes(r, opts.settings);
+  registerPermissionRoutes(r, svc, access);
   if (svc.exceptions) registerExceptionRoutes(r, svc.exceptions, access);
   if (svc.backups) registerBackupRoutes(r, svc.backups, access);
   if (svc.plans) registerPlanRoutes(r, { engine, svc, plans: svc.plans, access });
   if (opts.schedules) registerScheduleRoutes(r, opts.schedules, (req, res) => access.caller(req, res).user);
   if (opts.notifications) registerNotificationRoutes(r, opts.notifications);
-  if (opts.rollouts)
-    registerRolloutRoutes(r, {
-      engine,
-      svc,
-      rollouts: opts.rollouts,
-      access,
-      ...(opts.nodeWide ? { nodeWide: opts.nodeWide } : {}),
-    });
+  if (opts.rollouts) registerRolloutRoutes(r, { engine, svc, rollouts: opts.rollouts, access });
   registerMetricsRoute(r, {
     version,
     runs: () => svc.store.runs,

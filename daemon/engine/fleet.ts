@@ -22,6 +22,10 @@ export interface FleetRow {
   updates_available: number | null;
   security_updates: number | null;
   packages: GuestPlan['packages'];
+  /** Packages the plan leaves alone: the admin's holds in the guest and the run's exclusions. */
+  held: string[];
+  /** Pending updates kept back by a package exception, with its reason. */
+  excepted: GuestPlan['excepted'];
   /** When the cached plan was made (null: never planned since the daemon started) and its age. */
   planned_at: string | null;
   plan_age_s: number | null;
@@ -80,6 +84,8 @@ export function fleetRows(
       updates_available: p ? p.updates_available : null,
       security_updates: p ? p.security_updates : null,
       packages: p?.packages ?? [],
+      held: p?.exclusions ?? [],
+      excepted: p?.excepted ?? [],
       planned_at: cached ? new Date(cached.at).toISOString() : null,
       plan_age_s: cached ? Math.round((now - cached.at) / 1000) : null,
       last_run: runs.lastRunOf(g.vmid),

@@ -359,12 +359,48 @@ describe('HTTPS API with Proxmox tickets, tokens and privileges', () => {
     ]);
   });
 
+  it('GET /permissions says per guest what the caller may do, as the daemon will judge it', async () => {
+    type Perms = { user: string; sys_audit: boolean; sys_modify: boolean; guests: Record<string, unknown>[] };
+    const ask = async (user: string) => {
+      const r = await call('GET', '/permissions', { ticket: env.sim.ticketFor(user) });
+      assert.equal(r.status, 200, r.text);
+      return r.json.data as Perms;
+    };
+    const alice = await ask('alice@pve');
+    assert.deepEqual(
+      { ...alice, guests: alice.guests.map((g) => [g.vmid, g.run, g.exceptions]) },
+      {
+        user: 'alice@pve',
+        sys_audit: false,
+        sys_modify: false,
+        guests: [
+          [171, false, false],
+          [172, false, false],
+        ],
+      },
+    );
+    assert.match(String(alice.guests[0]!.run_refused), /VM 171: missing VM\.Snapshot, VM\.PowerMgmt/);
+    const bob = await ask('bob@pve');
+    assert.deepEqual(
+      bob.guests.map((g) => [g.vmid, g.run, g.exceptions, g.run_refused]),
+      [
+        [171, true, true, undefined],
+        [172, true, true, undefined],
+      ],
+    );
+    const dave = await ask('dave@pve');
+    assert.equal(dave.sys_modify, true);
+    assert.deepEqual(dave.guests, [], 'Sys.Modify on / shows no guest without VM.Audit');
+  });
+
   it('rollouts and schedules: started only with the run privileges on the guests; schedules need Sys.Audit to read, Sys.Modify to change', async () => {
     const [alice, carol, dave] = ['alice@pve', 'carol@pve', 'dave@pve'].map((u) => env.sim.ticketFor(u));
     const ro = await call('POST', '/rollouts', { ticket: alice!, body: { selector: ['171'] } });
     assert.equal(ro.status, 403, ro.text);
     assert.match(ro.json.error.message, /VM 171: missing VM\.Snapshot, VM\.PowerMgmt on \/vms\/171/);
-    assert.equal((await call('GET', '/rollouts', { ticket: alice! })).status, 403, 'listing is node-wide');
+    const own = await call('GET', '/rollouts', { ticket: alice! });
+    assert.equal(own.status, 200, own.text);
+    assert.deepEqual(own.json.data, [], 'without Sys.Audit only her own rollouts, and she has none');
     assert.equal((await call('GET', '/rollouts', { ticket: carol! })).status, 200);
     const body = { id: 'nightly-web', cron: '0 3 * * *', selector: ['pool:web'], mode: 'report', window_minutes: 60 };
     const denied = await call('POST', '/schedules', { ticket: carol!, body });
