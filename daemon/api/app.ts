@@ -199,8 +199,16 @@ export function createApp(
     const p = engine.patching(vmid);
     res.json({ data: { vmid, patching: p !== undefined, ...(p ?? {}) } });
   });
-  r.get('/runs', (req, res) => {
-    const q = PageQuery.parse(req.query);
+  r.get('/runs', async (req, res) => {
+    const q = PageQuery.extend({ vmid: z.coerce.number().int().min(100).max(999_999_999).optional() }).parse(req.query);
+    if (q.vmid !== undefined) {
+      // one guest's history (its Updates tab): VM.Audit on it
+      const [ok] = await access.allowed(req, res, [{ path: `/vms/${q.vmid}`, priv: 'VM.Audit' }]);
+      if (!ok) throw new PvepatchError('forbidden', `permission denied - VM.Audit on /vms/${q.vmid} is needed`);
+      const rows = svc.store.runs.historyOf(q.vmid);
+      res.json({ data: rows.slice(q.start, q.start + q.limit), total: rows.length });
+      return;
+    }
     const { total, rows } = engine.listRuns(q.start, q.limit);
     res.json({ data: rows, total });
   });

@@ -13,6 +13,7 @@ import { addSetupCommand } from '../setup/command.js';
 import type { LogLine } from '../store/run-log.js';
 import type { RunRow } from '../store/runs.js';
 import type { RebootRecord, RunSummary } from '../store/state.js';
+import { addUiCommand } from '../ui-install/command.js';
 import { VERSION } from '../version.js';
 import { ApiClient } from './api-client.js';
 import { addAuditCommand } from './audit.js';
@@ -280,6 +281,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   addNotifyCommand(program, { api, print, setExit });
   addBackupHookCommands(program, { io, setExit });
   addSetupCommand(program, { out, config: () => globals().config });
+  addUiCommand(program, { out, err: io.err, print, config: () => globals().config });
   addRolloutCommand(program, {
     api,
     print,

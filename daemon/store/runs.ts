@@ -30,6 +30,9 @@ export interface GuestLastRun {
   ended_at: string | null;
 }
 
+/** Runs remembered per guest for its history (the guest's Updates tab). */
+export const GUEST_HISTORY = 20;
+
 /** Least time between two writes of a running run (its guests' outcomes as they come). */
 const RUNNING_WRITE_MS = 1000;
 
@@ -64,6 +67,8 @@ export class RunStore {
   private readonly live = new Map<string, RunSummary>();
   private readonly lastRun = new Map<number, GuestLastRun & { started_at: string }>();
   private readonly lastOk = new Map<number, number>();
+  /** Per guest, the ids of the newest runs that name it (at most GUEST_HISTORY, oldest first). */
+  private readonly history = new Map<number, { id: string; outcome: GuestOutcome }[]>();
   private readonly reboots = new Map<number, { started_at: string; status: RebootStatus }>();
   private readonly queues = new Map<string, Promise<void>>();
   /** Running runs whose catch-up write is scheduled. */
@@ -124,6 +129,18 @@ export class RunStore {
       out.push(live ? rowOf(live) : row);
     }
     return { total, rows: out };
+  }
+
+  /** The newest runs that name a guest (at most GUEST_HISTORY), newest first, with its outcome in each. */
+  historyOf(vmid: number): (RunRow & { outcome: GuestOutcome })[] {
+    const out: (RunRow & { outcome: GuestOutcome })[] = [];
+    for (const ref of [...(this.history.get(vmid) ?? [])].reverse()) {
+      const row = this.byId.get(ref.id);
+      if (!row) continue; // trimmed
+      const live = this.live.get(ref.id);
+      out.push({ ...(live ? rowOf(live) : row), outcome: ref.outcome });
+    }
+    return out;
   }
 
   /** The state of every kept run (for the metrics). */
@@ -212,6 +229,17 @@ export class RunStore {
     const ended = run.ended_at ? Date.parse(run.ended_at) : Number.NaN;
     for (const [key, outcome] of outcomes) {
       const vmid = Number(key);
+      const refs = this.history.get(vmid) ?? [];
+      const ref = refs.find((r) => r.id === run.id);
+      if (ref) ref.outcome = outcome;
+      else {
+        refs.push({ id: run.id, outcome });
+        refs.sort((a, b) =>
+          (this.byId.get(a.id)?.started_at ?? '').localeCompare(this.byId.get(b.id)?.started_at ?? ''),
+        );
+        if (refs.length > GUEST_HISTORY) refs.shift();
+        this.history.set(vmid, refs);
+      }
       const prev = this.lastRun.get(vmid);
       if (!prev || prev.started_at <= run.started_at)
         this.lastRun.set(vmid, { id: run.id, outcome, ended_at: run.ended_at ?? null, started_at: run.started_at });

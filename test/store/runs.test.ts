@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { runLogPath } from '../../daemon/store/run-log.js';
-import { RunStore } from '../../daemon/store/runs.js';
+import { GUEST_HISTORY, RunStore } from '../../daemon/store/runs.js';
 import { type RunSummary, StateStore } from '../../daemon/store/state.js';
 
 const dirs: string[] = [];
@@ -33,6 +33,32 @@ function run(i: number, extra: Partial<RunSummary> = {}): RunSummary {
 }
 
 describe('run store', () => {
+  it("keeps each guest's newest runs with its outcome, newest first, bounded, across a restart", async () => {
+    const dir = tempDir();
+    const store = new RunStore(join(dir, 'runs'), dir, () => 1000);
+    await store.start();
+    for (let i = 0; i < GUEST_HISTORY + 5; i++)
+      await store.put(run(i, { guests: i % 2 === 0 ? { '101': 'updated' } : { '101': 'failed', '102': 'up-to-date' } }));
+    const h = store.historyOf(101);
+    assert.equal(h.length, GUEST_HISTORY);
+    assert.deepEqual(
+      h.slice(0, 3).map((r) => [r.id, r.outcome]),
+      [
+        [run(GUEST_HISTORY + 4).id, 'updated'],
+        [run(GUEST_HISTORY + 3).id, 'failed'],
+        [run(GUEST_HISTORY + 2).id, 'updated'],
+      ],
+    );
+    assert.deepEqual(
+      store.historyOf(102).map((r) => r.outcome),
+      Array(Math.ceil((GUEST_HISTORY + 5) / 2) - 1).fill('up-to-date'),
+    );
+    assert.deepEqual(store.historyOf(999), []);
+    const again = new RunStore(join(dir, 'runs'), dir, () => 1000);
+    await again.start();
+    assert.deepEqual(again.historyOf(101), h);
+  });
+
   it('pages newest first with the total, and reads the same runs back after a restart', async () => {
     const dir = tempDir();
     const store = new RunStore(join(dir, 'runs'), dir, () => 1000);
