@@ -1,6 +1,7 @@
 // Bundles the CLI/daemon into one ESM file that runs on plain Node >= 18.19 without node_modules.
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { buildUi } from './build-ui.mjs';
 import { writeGeneratedTemplates } from './precompile-templates.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -43,3 +44,4 @@ await build({
 });
 chmodSync('dist/pvepatch.mjs', 0o755);
 console.log(`built dist/pvepatch.mjs (pvepatch ${pkg.version})`);
+console.log(`built ${await buildUi()} (the web UI panel)`);

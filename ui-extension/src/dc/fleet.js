@@ -1,0 +1,372 @@
+/* global Ext, gettext */
+// Datacenter → Patching → Fleet: every guest the user may see, its pending and security updates,
+// what is held back, the last run and a pending reboot; Plan and Patch for the selected guests, each
+// shown only as far as the user's privileges (as the daemon answers them) allow.
+
+Ext.define('PVEPatch.data.Guest', {
+  extend: 'Ext.data.Model',
+  idProperty: 'vmid',
+  fields: [
+    { name: 'vmid', type: 'int' },
+    'name',
+    'node',
+    'type',
+    'status',
+    'tags',
+    'pool',
+    'transport',
+    'skip_reason',
+    'driver',
+    'os',
+    { name: 'updates_available', allowNull: true },
+    { name: 'security_updates', allowNull: true },
+    'packages',
+    'held',
+    'excepted',
+    'planned_at',
+    'last_run',
+    'reboot',
+    { name: 'may_run', type: 'boolean' },
+    'run_refused',
+    {
+      name: 'last_outcome',
+      calculate: function (d) {
+        return d.last_run ? d.last_run.outcome : '';
+      },
+    },
+    {
+      name: 'tag_list',
+      calculate: function (d) {
+        return Ext.isArray(d.tags) ? d.tags.join(' ') : '';
+      },
+    },
+  ],
+});
+
+Ext.define('PVEPatch.dc.Fleet', {
+  extend: 'Ext.grid.Panel',
+  xtype: 'pvepatchFleet',
+
+  stateful: true,
+  stateId: 'grid-pvepatch-fleet',
+  emptyText: gettext('No guests'),
+  /** Seconds between reloads while shown. */
+  interval: 10,
+
+  selModel: { selType: 'checkboxmodel', mode: 'MULTI' },
+
+  columns: [
+    { header: gettext('Guest'), dataIndex: 'vmid', width: 180, renderer: PVEPatch.Utils.renderGuest },
+    { header: gettext('Node'), dataIndex: 'node', width: 90 },
+    { header: gettext('Type'), dataIndex: 'type', width: 60 },
+    {
+      header: gettext('OS') + ' / ' + gettext('Driver'),
+      dataIndex: 'os',
+      width: 170,
+      renderer: function (v, m, rec) {
+        return PVEPatch.Utils.enc((v || '') + (rec.data.driver ? ' / ' + rec.data.driver : ''));
+      },
+    },
+    { header: gettext('Transport'), dataIndex: 'transport', width: 80, renderer: PVEPatch.Utils.enc },
+    {
+      header: gettext('Pending'),
+      dataIndex: 'updates_available',
+      width: 75,
+      align: 'right',
+      renderer: PVEPatch.Utils.renderCount,
+    },
+    {
+      header: gettext('Security'),
+      dataIndex: 'security_updates',
+      width: 75,
+      align: 'right',
+      renderer: PVEPatch.Utils.renderSecurity,
+    },
+    {
+      header: gettext('Held') + ' / ' + gettext('Exceptions'),
+      dataIndex: 'held',
+      width: 140,
+      renderer: function (v, meta, rec) {
+        var held = Ext.isArray(v) ? v : [];
+        var excepted = Ext.isArray(rec.data.excepted) ? rec.data.excepted : [];
+        if (held.length + excepted.length === 0) {
+          return '';
+        }
+        var tip = held
+          .map(function (p) {
+            return PVEPatch.Utils.enc(p) + ': ' + gettext('held');
+          })
+          .concat(
+            excepted.map(function (e) {
+              return PVEPatch.Utils.enc(e.package + ': ' + e.reason);
+            }),
+          );
+        meta.tdAttr = 'data-qtip="' + Ext.htmlEncode(tip.join('<br>')) + '"';
+        return held.length + ' / ' + excepted.length;
+      },
+    },
+    {
+      header: gettext('Last run'),
+      dataIndex: 'last_outcome',
+      width: 200,
+      renderer: function (v, m, rec) {
+        var r = rec.data.last_run;
+        return r ? PVEPatch.Utils.renderOutcome(r.outcome) + ' ' + PVEPatch.Utils.renderTime(r.ended_at) : '';
+      },
+    },
+    {
+      header: gettext('Reboot'),
+      dataIndex: 'reboot',
+      width: 90,
+      renderer: function (v) {
+        return v === 'pending' ? '<i class="fa fa-refresh warning"></i> ' + gettext('pending') : PVEPatch.Utils.enc(v);
+      },
+    },
+    { header: gettext('Tags'), dataIndex: 'tag_list', width: 100, hidden: true },
+    { header: gettext('Pool'), dataIndex: 'pool', width: 80, hidden: true },
+    {
+      header: gettext('Note'),
+      dataIndex: 'skip_reason',
+      flex: 1,
+      minWidth: 120,
+      renderer: PVEPatch.Utils.enc,
+    },
+  ],
+
+  initComponent: function () {
+    var me = this;
+    me.store = Ext.create('Ext.data.Store', {
+      model: 'PVEPatch.data.Guest',
+      sorters: 'vmid',
+    });
+
+    var selected = function () {
+      return me.getSelection().map(function (rec) {
+        return rec.data;
+      });
+    };
+    var allMayRun = function () {
+      var sel = selected();
+      return (
+        sel.length > 0 &&
+        sel.every(function (g) {
+          return g.may_run;
+        })
+      );
+    };
+
+    me.planBtn = Ext.create('Ext.button.Button', {
+      text: gettext('Plan'),
+      iconCls: 'fa fa-list-alt',
+      itemId: 'plan',
+      hidden: true,
+      disabled: true,
+      handler: function () {
+        Ext.create('PVEPatch.window.Plan', { guests: selected(), autoShow: true });
+      },
+    });
+    me.patchBtn = Ext.create('Ext.button.Button', {
+      text: gettext('Patch'),
+      iconCls: 'fa fa-arrow-circle-up',
+      itemId: 'patch',
+      hidden: true,
+      disabled: true,
+      handler: function () {
+        Ext.create('PVEPatch.window.Patch', {
+          guests: selected(),
+          autoShow: true,
+          listeners: {
+            finished: function (vmids) {
+              me.refreshGuests(vmids);
+            },
+          },
+        });
+      },
+    });
+    me.refreshBtn = Ext.create('Ext.button.Button', {
+      text: gettext('Check for updates'),
+      iconCls: 'fa fa-search',
+      itemId: 'refresh',
+      hidden: true,
+      handler: function () {
+        var sel = selected().filter(function (g) {
+          return g.may_run;
+        });
+        me.refreshGuests(
+          sel.length > 0
+            ? sel.map(function (g) {
+                return g.vmid;
+              })
+            : undefined,
+        );
+      },
+    });
+
+    var filterCombo = function (itemId, label, field, matches) {
+      return Ext.create('Ext.form.field.ComboBox', {
+        itemId: itemId,
+        fieldLabel: label,
+        labelWidth: 35,
+        width: 160,
+        editable: false,
+        queryMode: 'local',
+        displayField: 'value',
+        valueField: 'value',
+        store: { fields: ['value'], data: [] },
+        emptyText: gettext('All'),
+        triggers: {
+          clear: {
+            cls: 'pmx-clear-trigger',
+            weight: -1,
+            hidden: true,
+            handler: function () {
+              this.setValue(null);
+            },
+          },
+        },
+        listeners: {
+          change: function (combo, value) {
+            combo.triggers.clear.setVisible(!!value);
+            me.store.removeFilter(itemId);
+            if (value) {
+              me.store.addFilter({
+                id: itemId,
+                filterFn: function (rec) {
+                  return matches(rec.data[field], value);
+                },
+              });
+            }
+          },
+        },
+      });
+    };
+    var equals = function (a, b) {
+      return a === b;
+    };
+    me.nodeFilter = filterCombo('nodeFilter', gettext('Node'), 'node', equals);
+    me.tagFilter = filterCombo('tagFilter', gettext('Tag'), 'tags', function (tags, v) {
+      return Ext.isArray(tags) && tags.indexOf(v) !== -1;
+    });
+    me.poolFilter = filterCombo('poolFilter', gettext('Pool'), 'pool', equals);
+
+    me.tbar = [me.planBtn, me.patchBtn, me.refreshBtn, '->', me.nodeFilter, me.tagFilter, me.poolFilter];
+    me.dockedItems = [{ xtype: 'pvepatchNotice', itemId: 'notice' }];
+
+    me.callParent();
+
+    me.on('selectionchange', function () {
+      var ok = allMayRun();
+      me.planBtn.setDisabled(!ok);
+      me.patchBtn.setDisabled(!ok);
+    });
+    me.on('itemdblclick', function (view, rec) {
+      if (rec.data.may_run) {
+        Ext.create('PVEPatch.window.Plan', { guests: [rec.data], autoShow: true });
+      }
+    });
+    me.on('activate', me.reload, me);
+    me.on('destroy', function () {
+      Ext.TaskManager.stop(me.poller);
+    });
+    me.poller = { run: me.reload, scope: me, interval: me.interval * 1000 };
+    Ext.TaskManager.start(me.poller);
+  },
+
+  /** Re-plans guests (all the user may plan when none given), then reloads. */
+  refreshGuests: function (vmids) {
+    var me = this;
+    var selector = vmids ? PVEPatch.Utils.selector(vmids) : ['all'];
+    me.setLoading(gettext('Checking for updates...'));
+    PVEPatch.API.post('/fleet/refresh', { selector: selector }).then(
+      function () {
+        me.setLoading(false);
+        me.reload();
+      },
+      function (err) {
+        me.setLoading(false);
+        PVEPatch.Utils.alert(err);
+      },
+    );
+  },
+
+  reload: function () {
+    var me = this;
+    if (me.loadingNow || me.isDestroyed || !me.isVisible(true)) {
+      return;
+    }
+    me.loadingNow = true;
+    Promise.all([PVEPatch.API.get('/fleet'), PVEPatch.API.get('/permissions')]).then(
+      function (answers) {
+        me.loadingNow = false;
+        if (me.isDestroyed) {
+          return;
+        }
+        me.down('#notice').setProblem(null);
+        me.applyAnswers(answers[0].data, answers[1].data);
+      },
+      function (err) {
+        me.loadingNow = false;
+        if (me.isDestroyed) {
+          return;
+        }
+        me.store.removeAll();
+        me.down('#notice').setProblem(err);
+      },
+    );
+  },
+
+  applyAnswers: function (rows, perms) {
+    var me = this;
+    var may = {};
+    perms.guests.forEach(function (g) {
+      may[g.vmid] = g;
+    });
+    rows.forEach(function (r) {
+      var p = may[r.vmid];
+      r.may_run = !!(p && p.run);
+      r.run_refused = p ? p.run_refused : undefined;
+    });
+    var anyRun = rows.some(function (r) {
+      return r.may_run;
+    });
+    // a user who may patch nothing gets no Plan or Patch at all
+    me.planBtn.setHidden(!anyRun);
+    me.patchBtn.setHidden(!anyRun);
+    me.refreshBtn.setHidden(!anyRun);
+    me.permissions = perms;
+    me.fireEvent('permissions', perms);
+
+    var selectedIds = me.getSelection().map(function (rec) {
+      return rec.getId();
+    });
+    me.store.loadData(rows);
+    var again = selectedIds
+      .map(function (id) {
+        return me.store.getById(id);
+      })
+      .filter(Boolean);
+    if (again.length > 0) {
+      me.getSelectionModel().select(again, false, true);
+    }
+    me.fireEvent('selectionchange', me, me.getSelection());
+
+    var values = function (field) {
+      var seen = {};
+      rows.forEach(function (r) {
+        [].concat(r[field] || []).forEach(function (v) {
+          if (v) {
+            seen[v] = true;
+          }
+        });
+      });
+      return Object.keys(seen)
+        .sort()
+        .map(function (v) {
+          return { value: v };
+        });
+    };
+    me.nodeFilter.getStore().loadData(values('node'));
+    me.tagFilter.getStore().loadData(values('tags'));
+    me.poolFilter.getStore().loadData(values('pool'));
+  },
+});
