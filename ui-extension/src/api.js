@@ -8,8 +8,8 @@ var DEFAULT_PORT = 8016;
 function scriptPort(src) {
   var query = (src || '').split('?')[1] || '';
   var parts = query.split('&');
-  for (var i = 0; i < parts.length; i++) {
-    var kv = parts[i].split('=');
+  for (let i = 0; i < parts.length; i++) {
+    const kv = parts[i].split('=');
     if (kv[0] === 'port' && /^[0-9]{1,5}$/.test(kv[1] || '') && Number(kv[1]) > 0 && Number(kv[1]) < 65536) {
       return Number(kv[1]);
     }
@@ -59,7 +59,7 @@ Ext.define('PVEPatch.API', {
           var json;
           try {
             json = JSON.parse(text);
-          } catch (e) {
+          } catch {
             json = undefined;
           }
           if (!resp.ok || !json) {
@@ -100,7 +100,7 @@ Ext.define('PVEPatch.API', {
         var data;
         try {
           data = JSON.parse(ev.data);
-        } catch (e) {
+        } catch {
           return;
         }
         onEvent(type, data);
@@ -131,7 +131,7 @@ Ext.define('PVEPatch.API', {
         ) +
         '</li>' +
         '<li>' +
-        gettext('Is this page\'s address {3} allowed? Add it to api_origins in /etc/pvepatch/pvepatch.conf.') +
+        gettext("Is this page's address {3} allowed? Add it to api_origins in /etc/pvepatch/pvepatch.conf.") +
         '</li>' +
         '</ul>',
       Ext.htmlEncode(url),

@@ -23,7 +23,9 @@ Ext.define('PVEPatch.panel.Notice', {
     } else if (err.status === 401) {
       title = gettext('pvepatch did not accept your login');
       body =
-        PVEPatch.Utils.enc(err.message) + '<br>' + gettext('Log out and in again; pvepatch checks every ticket with this node.');
+        PVEPatch.Utils.enc(err.message) +
+        '<br>' +
+        gettext('Log out and in again; pvepatch checks every ticket with this node.');
     } else if (err.status === 403) {
       title = gettext('Permission denied');
       body = PVEPatch.Utils.enc(err.message);
@@ -31,7 +33,13 @@ Ext.define('PVEPatch.panel.Notice', {
       title = gettext('pvepatch answered with an error');
       body = PVEPatch.Utils.enc(err.message);
     }
-    me.update('<div class="pvepatch-unreachable"><h2><i class="fa fa-exclamation-triangle critical"></i> ' + title + '</h2>' + body + '</div>');
+    me.update(
+      '<div class="pvepatch-unreachable"><h2><i class="fa fa-exclamation-triangle critical"></i> ' +
+        title +
+        '</h2>' +
+        body +
+        '</div>',
+    );
     me.setHidden(false);
   },
 });

@@ -10,7 +10,12 @@ Ext.define(null, {
     var caps = Ext.state.Manager.get('GuiCap');
     if (caps && caps.vms && caps.vms['VM.Audit']) {
       this.insertNodes([
-        { xtype: 'pvepatchDatacenter', itemId: 'pvepatch', title: gettext('Patching'), iconCls: 'fa fa-arrow-circle-up' },
+        {
+          xtype: 'pvepatchDatacenter',
+          itemId: 'pvepatch',
+          title: gettext('Patching'),
+          iconCls: 'fa fa-arrow-circle-up',
+        },
       ]);
     }
   },
@@ -22,8 +27,13 @@ Ext.define(null, {
   initComponent: function () {
     var me = this;
     if ((me instanceof PVE.lxc.Config || me instanceof PVE.qemu.Config) && Ext.isArray(me.items)) {
-      var tab = { xtype: 'pvepatchGuestUpdates', itemId: 'pvepatch', title: gettext('Updates'), iconCls: 'fa fa-arrow-circle-up' };
-      var at = me.items.findIndex(function (item) {
+      let tab = {
+        xtype: 'pvepatchGuestUpdates',
+        itemId: 'pvepatch',
+        title: gettext('Updates'),
+        iconCls: 'fa fa-arrow-circle-up',
+      };
+      let at = me.items.findIndex(function (item) {
         return item && item.itemId === 'snapshot';
       });
       if (at === -1) {

@@ -114,7 +114,19 @@ Ext.define('PVEPatch.dc.Rollouts', {
   xtype: 'pvepatchRollouts',
 
   path: '/rollouts',
-  fields: ['id', 'state', 'created_at', 'created_by', 'ended_at', 'guests', 'group', 'groups', 'note', 'runs', 'options'],
+  fields: [
+    'id',
+    'state',
+    'created_at',
+    'created_by',
+    'ended_at',
+    'guests',
+    'group',
+    'groups',
+    'note',
+    'runs',
+    'options',
+  ],
   emptyText: gettext('No rollouts'),
 
   columns: [
@@ -249,13 +261,17 @@ Ext.define('PVEPatch.dc.Exceptions', {
           if (!e) {
             return;
           }
-          Ext.Msg.confirm(gettext('Confirm'), Ext.String.format(gettext('Remove the exception for {0}?'), PVEPatch.Utils.enc(e.package)), function (btn) {
-            if (btn === 'yes') {
-              PVEPatch.API.request('DELETE', '/exceptions/' + encodeURIComponent(e.id)).then(function () {
-                me.reload();
-              }, PVEPatch.Utils.alert);
-            }
-          });
+          Ext.Msg.confirm(
+            gettext('Confirm'),
+            Ext.String.format(gettext('Remove the exception for {0}?'), PVEPatch.Utils.enc(e.package)),
+            function (btn) {
+              if (btn === 'yes') {
+                PVEPatch.API.request('DELETE', '/exceptions/' + encodeURIComponent(e.id)).then(function () {
+                  me.reload();
+                }, PVEPatch.Utils.alert);
+              }
+            },
+          );
         },
       },
     ];
@@ -280,7 +296,13 @@ Ext.define('PVEPatch.window.Exception', {
       border: false,
       defaults: { anchor: '100%', labelWidth: 120, allowBlank: false },
       items: [
-        { xtype: 'textfield', name: 'target', fieldLabel: gettext('Target'), value: me.target, emptyText: '101, tag:web, pool:prod' },
+        {
+          xtype: 'textfield',
+          name: 'target',
+          fieldLabel: gettext('Target'),
+          value: me.target,
+          emptyText: '101, tag:web, pool:prod',
+        },
         { xtype: 'textfield', name: 'package', fieldLabel: gettext('Package'), emptyText: 'nginx, linux-image-*' },
         { xtype: 'textfield', name: 'reason', fieldLabel: gettext('Reason') },
         { xtype: 'datefield', name: 'expires', fieldLabel: gettext('Expires'), allowBlank: true, format: 'Y-m-d' },

@@ -153,7 +153,12 @@ Ext.define('PVEPatch.guest.Updates', {
         me.packages.getStore().loadData(row ? row.packages : []);
         me.down('#summary').setText(
           row && row.updates_available !== null
-            ? Ext.String.format(gettext('{0} pending, {1} security, checked {2}'), row.updates_available, row.security_updates, PVEPatch.Utils.renderTime(row.planned_at))
+            ? Ext.String.format(
+                gettext('{0} pending, {1} security, checked {2}'),
+                row.updates_available,
+                row.security_updates,
+                PVEPatch.Utils.renderTime(row.planned_at),
+              )
             : '',
         );
         var tags = row && Ext.isArray(row.tags) ? row.tags : [];

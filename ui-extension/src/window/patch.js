@@ -245,7 +245,10 @@ Ext.define('PVEPatch.window.RolloutViewer', {
       return g.outcome && g.outcome !== 'interrupted';
     }).length;
     var total = ro.guests.length || 1;
-    me.progress.updateProgress(done / total, ro.state + ' - ' + done + '/' + ro.guests.length + ' ' + gettext('guests'));
+    me.progress.updateProgress(
+      done / total,
+      ro.state + ' - ' + done + '/' + ro.guests.length + ' ' + gettext('guests'),
+    );
     ro.guests.forEach(function (g) {
       var rec = me.guestStore.findRecord('vmid', g.vmid, 0, false, true, true);
       if (rec) {
@@ -290,13 +293,14 @@ Ext.define('PVEPatch.window.RolloutViewer', {
       if (me.isDestroyed) {
         return;
       }
-      var rec = e.vmid !== undefined && e.vmid !== null ? me.guestStore.findRecord('vmid', e.vmid, 0, false, true, true) : null;
+      var rec =
+        e.vmid !== undefined && e.vmid !== null ? me.guestStore.findRecord('vmid', e.vmid, 0, false, true, true) : null;
       if (type === 'stage' && rec) {
         rec.set('stage', e.stage);
       } else if (type === 'log') {
         me.logText.appendLines([(e.vmid ? e.vmid + ': ' : '') + e.line]);
       } else if (type === 'guest-result') {
-        var r = e.result;
+        const r = e.result;
         rec = me.guestStore.findRecord('vmid', r.vmid, 0, false, true, true);
         if (rec) {
           rec.set({

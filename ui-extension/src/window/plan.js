@@ -52,7 +52,9 @@ Ext.define('PVEPatch.window.Plan', {
             dataIndex: 'security',
             width: 80,
             renderer: function (v) {
-              return v ? '<span class="pvepatch-security"><i class="fa fa-shield"></i> ' + gettext('Yes') + '</span>' : '';
+              return v
+                ? '<span class="pvepatch-security"><i class="fa fa-shield"></i> ' + gettext('Yes') + '</span>'
+                : '';
             },
           },
           { header: gettext('Repository'), dataIndex: 'repository', flex: 1, renderer: PVEPatch.Utils.enc },
@@ -108,9 +110,13 @@ Ext.define('PVEPatch.window.Plan', {
           p.updates_available +
             ' ' +
             gettext('updates') +
-            (p.security_updates ? ', <span class="pvepatch-security">' + p.security_updates + ' ' + gettext('security') + '</span>' : ''),
+            (p.security_updates
+              ? ', <span class="pvepatch-security">' + p.security_updates + ' ' + gettext('security') + '</span>'
+              : ''),
         );
-        facts.push(gettext('Snapshot') + ': ' + (p.protection === 'snapshot' ? gettext('before the upgrade') : gettext('none')));
+        facts.push(
+          gettext('Snapshot') + ': ' + (p.protection === 'snapshot' ? gettext('before the upgrade') : gettext('none')),
+        );
         facts.push(gettext('Reboot') + ': ' + enc(p.reboot));
         facts.push(gettext('On failure') + ': ' + enc(p.on_failure));
       }
@@ -121,9 +127,19 @@ Ext.define('PVEPatch.window.Plan', {
         facts.push(gettext('Exception') + ': ' + enc(e.package + ' (' + e.reason + ')'));
       });
       var header =
-        '<b>' + enc(guest) + '</b> &middot; ' + enc((p.os || '?') + ' / ' + (p.driver || '?')) + ' &middot; ' + facts.join(' &middot; ');
+        '<b>' +
+        enc(guest) +
+        '</b> &middot; ' +
+        enc((p.os || '?') + ' / ' + (p.driver || '?')) +
+        ' &middot; ' +
+        facts.join(' &middot; ');
       if (!p.packages || p.packages.length === 0) {
-        rows.push({ vmid: p.vmid, guest: guest, header: header, package: p.skip_reason ? '' : gettext('(up to date)') });
+        rows.push({
+          vmid: p.vmid,
+          guest: guest,
+          header: header,
+          package: p.skip_reason ? '' : gettext('(up to date)'),
+        });
         return;
       }
       p.packages.forEach(function (pkg) {

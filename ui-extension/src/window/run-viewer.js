@@ -59,7 +59,13 @@ Ext.define('PVEPatch.grid.KeyValue', {
     var me = this;
     me.store = Ext.create('Ext.data.Store', { fields: ['key', 'header', 'value'] });
     me.columns = [
-      { dataIndex: 'header', width: 150, renderer: function (v) { return '<b>' + PVEPatch.Utils.enc(v) + '</b>'; } },
+      {
+        dataIndex: 'header',
+        width: 150,
+        renderer: function (v) {
+          return '<b>' + PVEPatch.Utils.enc(v) + '</b>';
+        },
+      },
       {
         dataIndex: 'value',
         flex: 1,
