@@ -27,7 +27,8 @@ export async function buildUi(outfile = 'dist/ui/pvepatch-ui.js') {
     logLevel: 'warning',
   });
   const text = result.outputFiles[0].text;
-  if (/^\s*['"]use strict['"]/m.test(text)) throw new Error(`${outfile}: the bundle is strict mode - ExtJS callParent would throw`);
+  if (/^\s*['"]use strict['"]/m.test(text))
+    throw new Error(`${outfile}: the bundle is strict mode - ExtJS callParent would throw`);
   writeFileSync(outfile, text);
   return outfile;
 }

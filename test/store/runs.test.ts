@@ -38,7 +38,9 @@ describe('run store', () => {
     const store = new RunStore(join(dir, 'runs'), dir, () => 1000);
     await store.start();
     for (let i = 0; i < GUEST_HISTORY + 5; i++)
-      await store.put(run(i, { guests: i % 2 === 0 ? { '101': 'updated' } : { '101': 'failed', '102': 'up-to-date' } }));
+      await store.put(
+        run(i, { guests: i % 2 === 0 ? { '101': 'updated' } : { '101': 'failed', '102': 'up-to-date' } }),
+      );
     const h = store.historyOf(101);
     assert.equal(h.length, GUEST_HISTORY);
     assert.deepEqual(
