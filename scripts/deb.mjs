@@ -30,12 +30,15 @@ import { join, resolve } from 'node:path';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const BUNDLE = 'dist/pvepatch.mjs';
+/** The web UI panel (scripts/build-ui.mjs, part of `npm run build`). */
+const UI = 'dist/ui/pvepatch-ui.js';
 /** What the package is built from (debian/rules and pvepatch.install name nothing else). */
 const SOURCES = [
   'debian',
   BUNDLE,
   `${BUNDLE}.map`,
   `${BUNDLE}.LEGAL.txt`,
+  'dist/ui',
   'systemd',
   'templates',
   'hooks',
@@ -67,7 +70,7 @@ function build(args) {
   if (!/^[0-9][A-Za-z0-9.+~]*-[A-Za-z0-9.+~]+$/.test(version) || !version.startsWith(`${upstream}-`)) {
     fail(`version '${version}' is not <package.json version ${upstream}>-<revision>; add a debian/changelog entry`);
   }
-  for (const f of [BUNDLE, `${BUNDLE}.map`, `${BUNDLE}.LEGAL.txt`]) {
+  for (const f of [BUNDLE, `${BUNDLE}.map`, `${BUNDLE}.LEGAL.txt`, UI]) {
     if (!existsSync(join(ROOT, f))) fail(`${f} is missing - run 'npm run build' first ('npm run deb' does both)`);
   }
   const outDir = resolve(args.out ?? join(ROOT, 'dist'));

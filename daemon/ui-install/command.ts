@@ -49,9 +49,14 @@ export function addUiCommand(program: Command, deps: UiCommandDeps): void {
     .description("add (or update) the panel's <script> line after the pvemanagerlib.js line; run as root; idempotent")
     .action((o: PathOptions) => {
       const paths = writablePaths(o, 'install');
-      const res = installUi(paths, VERSION, port());
+      const apiPort = port();
+      const res = installUi(paths, VERSION, apiPort);
       for (const line of res.messages) deps.out(line);
       if (res.warning) deps.err(`warning: ${res.warning}`);
+      if (apiPort === 0 && res.action !== 'no-template' && res.action !== 'no-anchor')
+        deps.err(
+          "note: api_port is 0 (the HTTPS API is off), so the panel cannot reach pvepatchd - set api_port, restart pvepatchd, then run 'pvepatch ui install' again",
+        );
     });
   withPaths(ui.command('remove'))
     .description("take the panel's <script> line out of index.html.tpl again; run as root")

@@ -3,7 +3,9 @@
  * Debian 12 root (the lab's cached minbase root, in a chroot): install, an upgrade with a locally
  * edited conffile, remove, purge. The root has no nodejs and no Proxmox: a stand-in `nodejs` package
  * carries a real node binary (Node 18 from PVEPATCH_NODE18 when set, else this node), a stand-in
- * `pve-manager` owns the notification template directory.
+ * `pve-manager` owns the notification template directory and the web UI page index.html.tpl (the
+ * real PVE 9 one, then a changed one in its "upgrade"), whose panel <script> line pvepatch adds
+ * through dpkg file triggers.
  */
 import assert from 'node:assert/strict';
 import {
@@ -22,6 +24,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { HOOK_PHASE_NAMES } from '../../daemon/config/schema.js';
 import { baseRootPaths, ensureBaseRoot } from '../guests/base-root.js';
 import { run, runOk } from '../guests/run.js';
@@ -29,6 +32,30 @@ import { ensureBundle, ROOT } from './bundle.js';
 
 const PVE_TEMPLATES = '/usr/share/pve-manager/templates/default';
 const CONF = '/etc/pvepatch/pvepatch.conf';
+const INDEX = '/usr/share/pve-manager/index.html.tpl';
+const PANEL_JS = '/usr/share/pve-manager/js/pvepatch-ui.js';
+const REAL_INDEX = fileURLToPath(new URL('../../../shared/pve-ui-kit/index.html.tpl', import.meta.url));
+const UPSTREAM = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')).version as string;
+/** The line the package adds (the shipped config leaves api_port at its default, 8016). */
+const PANEL_LINE = `<script type="text/javascript" src="/pve2/js/pvepatch-ui.js?ver=${UPSTREAM}&port=8016"></script>`;
+
+/** pve-manager's index.html.tpl in version 1 (the real PVE 9 template) and 2 (a changed one), and either with the panel line. */
+function indexTemplates() {
+  assert.ok(
+    existsSync(REAL_INDEX),
+    `the real PVE template ${REAL_INDEX} is missing - this test needs it (shared/pve-ui-kit)`,
+  );
+  const v1 = readFileSync(REAL_INDEX, 'utf8');
+  const anchor = v1.split('\n').find((l) => l.includes('/pve2/js/pvemanagerlib.js'));
+  assert.ok(anchor, `${REAL_INDEX} has no pvemanagerlib.js line`);
+  const v2 = v1
+    .replace('- Proxmox Virtual Environment</title>', '- Proxmox Virtual Environment (stand-in 2)</title>')
+    .replace(`${anchor}\n`, `    <!-- stand-in pve-manager 2 -->\n${anchor}\n`);
+  assert.notEqual(v2, v1);
+  const indent = anchor.slice(0, anchor.length - anchor.trimStart().length);
+  const withLine = (t: string) => t.replace(`${anchor}\n`, `${anchor}\n${indent}${PANEL_LINE}\n`);
+  return { v1, v2, v1Line: withLine(v1), v2Line: withLine(v2) };
+}
 const TEMPLATES = readdirSync(`${ROOT}templates`).filter((f) => f.endsWith('.hbs'));
 /** What dpkg, apt and deb-systemd-helper keep about packages: not files of pvepatch. */
 const BOOKKEEPING = [/^\/var\/lib\/dpkg(\/|$)/, /^\/var\/log\/dpkg\.log$/, /^\/var\/log\/apt(\/|$)/];
@@ -63,6 +90,18 @@ describe('Debian package', { timeout: 600_000 }, () => {
   let baseline: string[] = [];
   let passwd = '';
   let group = '';
+  const index = indexTemplates();
+  /** The stand-in pve-manager: its template directory, pvemanagerlib.js and index.html.tpl. */
+  const pveManager = (version: string, template: string) =>
+    standIn('pve-manager', version, {
+      [`${PVE_TEMPLATES.slice(1)}/`]: '',
+      'usr/share/pve-manager/js/pvemanagerlib.js': { text: '// stand-in\n' },
+      [INDEX.slice(1)]: { text: template },
+    });
+  const panelLines = () =>
+    readFileSync(at(INDEX), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('pvepatch-ui.js'));
 
   before(async () => {
     assert.equal(
@@ -100,6 +139,7 @@ describe('Debian package', { timeout: 600_000 }, () => {
   /** Builds a package with dpkg-deb into the root's /tmp/pvepatch-debs: files copied from the host or given as text. */
   async function standIn(name: string, version: string, content: Record<string, string | { text: string }>) {
     const dir = join(tmp, `standin-${name}`);
+    rmSync(dir, { recursive: true, force: true }); // nothing of an earlier version of it
     mkdirSync(join(dir, 'DEBIAN'), { recursive: true });
     const arch = (await runOk(['dpkg', '--print-architecture'])).stdout.trim();
     writeFileSync(
@@ -175,6 +215,10 @@ describe('Debian package', { timeout: 600_000 }, () => {
       '/lib/systemd/system/pvepatchd.service',
     );
     assert.ok(!existsSync(at(PVE_TEMPLATES)), 'no pve-manager yet, so no template links');
+    // the web UI panel, where pveproxy serves /pve2/js/ (no template yet to load it)
+    assert.equal(readFileSync(at(PANEL_JS), 'utf8'), readFileSync(`${ROOT}dist/ui/pvepatch-ui.js`, 'utf8'));
+    assert.equal(statSync(at(PANEL_JS)).mode & 0o7777, 0o644);
+    assert.ok(!existsSync(at(INDEX)));
     assert.equal(readFileSync(at('etc/passwd'), 'utf8'), passwd, 'no user created');
     assert.equal(readFileSync(at('etc/group'), 'utf8'), group, 'no group created');
   });
@@ -190,12 +234,22 @@ describe('Debian package', { timeout: 600_000 }, () => {
   });
 
   it('links the templates when pve-manager comes after it (dpkg file trigger)', async () => {
-    await standIn('pve-manager', '8.4.0-0standin', {
-      [`${PVE_TEMPLATES.slice(1)}/`]: '',
-      'usr/share/pve-manager/index.html.tpl': { text: '<html></html>\n' },
-    });
+    await pveManager('9.2.0-0standin', index.v1);
     await inRootOk(['dpkg', '-i', '/tmp/pvepatch-debs/pve-manager.deb']);
     assertLinks();
+  });
+
+  it('the same trigger added the panel script line once, after the pvemanagerlib.js line', () => {
+    assert.equal(readFileSync(at(INDEX), 'utf8'), index.v1Line);
+    assert.equal(panelLines().length, 1);
+  });
+
+  it('dpkg -i of the same pvepatch again keeps the script line once', async () => {
+    await inRootOk(['dpkg', '-i', deb('0.1.0-1')]);
+    assert.equal(readFileSync(at(INDEX), 'utf8'), index.v1Line);
+    const status = await inRootOk(['/usr/bin/pvepatch', 'ui', 'status']);
+    assert.match(status.stdout, /^current: +yes \(ver .*, port 8016\)$/m);
+    assert.match(status.stdout, /^panel file: +\/usr\/share\/pve-manager\/js\/pvepatch-ui\.js present$/m);
   });
 
   function assertLinks() {
@@ -221,6 +275,36 @@ describe('Debian package', { timeout: 600_000 }, () => {
     assert.deepEqual(readdirSync(at('etc/pvepatch')).sort(), ['hooks.d', 'pvepatch.conf']);
     assertLinks();
     await inRootOk(['/usr/bin/pvepatch', '--version']);
+    assert.equal(readFileSync(at(INDEX), 'utf8'), index.v1Line, 'still one script line');
+  });
+
+  it('an upgrade of pve-manager (a new template) gets the script line again through the trigger', async () => {
+    await pveManager('9.2.1-0standin', index.v2);
+    await inRootOk(['dpkg', '-i', '/tmp/pvepatch-debs/pve-manager.deb']);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own ${field} syntax, not JavaScript
+    const status = await inRootOk(['dpkg-query', '-W', '-f', '${Version}', 'pve-manager']);
+    assert.equal(status.stdout.trim(), '9.2.1-0standin');
+    assert.equal(readFileSync(at(INDEX), 'utf8'), index.v2Line);
+    assert.equal(statSync(at(INDEX)).mode & 0o7777, 0o644);
+    assertLinks();
+  });
+
+  it('a pve-manager template without the pvemanagerlib.js line: a warning in the install log, dpkg succeeds', async () => {
+    const bare = index.v2
+      .split('\n')
+      .filter((l) => !l.includes('pvemanagerlib.js'))
+      .join('\n');
+    await pveManager('9.2.2-0standin', bare);
+    const res = await inRootOk(['dpkg', '-i', '/tmp/pvepatch-debs/pve-manager.deb']);
+    assert.match(
+      res.stderr,
+      /warning: \/usr\/share\/pve-manager\/index\.html\.tpl has no line loading pvemanagerlib\.js/,
+    );
+    assert.equal(readFileSync(at(INDEX), 'utf8'), bare, 'left as shipped');
+    // back to version 2 (a downgrade): the trigger adds the line again
+    await pveManager('9.2.1-0standin', index.v2);
+    await inRootOk(['dpkg', '-i', '/tmp/pvepatch-debs/pve-manager.deb']);
+    assert.equal(readFileSync(at(INDEX), 'utf8'), index.v2Line);
   });
 
   it('remove keeps the config, state and logs and drops the template links', async () => {
@@ -237,10 +321,15 @@ describe('Debian package', { timeout: 600_000 }, () => {
     assert.ok(existsSync(at('var/lib/pvepatch/runs.json')) && existsSync(at('var/log/pvepatch/audit.log')));
     assert.ok(!existsSync(at('usr/bin/pvepatch')));
     assert.deepEqual(readdirSync(at(PVE_TEMPLATES)), [], 'template links removed');
+    assert.equal(readFileSync(at(INDEX), 'utf8'), index.v2, 'script line removed: the template as shipped');
+    assert.ok(!existsSync(at(PANEL_JS)));
   });
 
-  it('purge leaves nothing of pvepatch behind', async () => {
+  it('purge leaves nothing of pvepatch behind, not even a script line left by a failed prerm', async () => {
+    // a line the command could not take out (it is gone after remove): postrm deletes it by itself
+    writeFileSync(at(INDEX), index.v2Line.replace(PANEL_LINE, PANEL_LINE.replace(UPSTREAM, '0.0.1')));
     await inRootOk(['dpkg', '-P', 'pvepatch']);
+    assert.equal(readFileSync(at(INDEX), 'utf8'), index.v2);
     const listed = (await inRootOk(['dpkg-query', '-L', 'pve-manager'])).stdout.split('\n');
     const pveManager = listed.filter((p) => p.startsWith('/')).map((p) => (p === '/.' ? '/' : p));
     const expected = [...new Set([...baseline, ...pveManager])].sort();

@@ -71,9 +71,23 @@ describe('debian/', () => {
     });
   });
 
+  it('installs the web UI panel where pveproxy serves /pve2/js/, and its build is checked and copied', () => {
+    assert.match(read('debian/pvepatch.install'), /^dist\/ui\/pvepatch-ui\.js usr\/share\/pve-manager\/js\/$/m);
+    assert.match(read('debian/rules'), /^UI := dist\/ui\/pvepatch-ui\.js$/m);
+    assert.match(read('debian/rules'), /for f in .*\$\(UI\); do/);
+    assert.match(read('scripts/deb.mjs'), /^ {2}'dist\/ui',$/m);
+  });
+
+  it('re-adds the panel line when pve-manager replaces its template (file trigger), takes it out on remove', () => {
+    const triggers = read('debian/pvepatch.triggers').split('\n');
+    assert.ok(triggers.includes('interest-noawait /usr/share/pve-manager/index.html.tpl'));
+    assert.match(read('debian/pvepatch.postinst'), /^ {4}pvepatch ui install \|\| echo .*>&2$/m);
+    assert.match(read('debian/pvepatch.prerm'), /^ {4}remove\)\n(.*\n){1,2} +pvepatch ui remove \|\| echo .*>&2$/m);
+  });
+
   // bashisms are lintian's check (deb.test.ts runs it on the built package)
   it('maintainer scripts: /bin/sh, set -e, the debhelper token', () => {
-    for (const script of ['postinst', 'postrm']) {
+    for (const script of ['postinst', 'prerm', 'postrm']) {
       const text = read(`debian/pvepatch.${script}`);
       assert.match(text, /^#!\/bin\/sh\n/, script);
       assert.match(text, /^set -e$/m, script);
