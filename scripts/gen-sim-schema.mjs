@@ -41,6 +41,19 @@ WANTED['/nodes/{node}/qemu/{vmid}/agent/ping'] = ['POST'];
 WANTED['/nodes/{node}/qemu/{vmid}/agent/exec'] = ['POST'];
 WANTED['/nodes/{node}/qemu/{vmid}/agent/exec-status'] = ['GET'];
 WANTED['/nodes/{node}/qemu/{vmid}/agent/get-osinfo'] = ['GET'];
+// what the web UI reads (test/ui): page load, Datacenter, node and guest Summary pages
+WANTED['/access/domains'] = ['GET'];
+WANTED['/cluster/options'] = ['GET'];
+WANTED['/cluster/status'] = ['GET'];
+WANTED['/cluster/log'] = ['GET'];
+WANTED['/nodes/{node}/subscription'] = ['GET'];
+WANTED['/nodes/{node}/ceph/status'] = ['GET'];
+WANTED['/nodes/{node}/rrddata'] = ['GET'];
+WANTED['/nodes/{node}/apt/repositories'] = ['GET'];
+WANTED['/nodes/{node}/lxc/{vmid}/rrddata'] = ['GET'];
+WANTED['/nodes/{node}/qemu/{vmid}/rrddata'] = ['GET'];
+WANTED['/nodes/{node}/lxc/{vmid}/interfaces'] = ['GET'];
+WANTED['/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces'] = ['GET'];
 
 /**
  * Named formats test/sim/schema-validate.ts verifies (also with `-list`/`-opt`). Other named formats are

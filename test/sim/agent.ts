@@ -20,7 +20,7 @@ export async function agentAnswers(state: SimState, g: GuestState): Promise<bool
  * `assert_agent_available` with its three texts, in its order. The failed ping costs the wait of
  * `qga_check_running` (3 s in PVE, `agentTimeoutMs` here).
  */
-async function assertAgent(ctx: HandlerContext): Promise<{ g: GuestState; a: AgentState }> {
+export async function assertAgent(ctx: HandlerContext): Promise<{ g: GuestState; a: AgentState }> {
   const vmid = Number(ctx.params.vmid);
   const g = ctx.state.loadGuest(ctx.node, 'qemu', vmid);
   if (!agentEnabled(renderConfig(g).agent)) die(texts.agentNotConfigured);

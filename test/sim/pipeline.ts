@@ -11,8 +11,8 @@ import {
   decodePath,
   decodeUrlencoded,
   extractAuthValue,
+  formatBody,
   JSON_CT,
-  jsonBody,
   MAX_POST,
   mediaType,
   readBody,
@@ -50,6 +50,7 @@ function authenticate(
   const header = req.headers.authorization;
   const ticket = extractAuthValue(req.headers.cookie, 'PVEAuthCookie') ?? extractAuthValue(header, 'PVEAuthCookie');
   if (relPath === '/access/ticket' && (method === 'GET' || method === 'POST')) return { authid: '' };
+  if (relPath === '/access/domains' && method === 'GET') return { authid: '' };
   const token = ticket ? undefined : extractAuthValue(header, 'PVEAPIToken');
   if (token) {
     const m = /^(.*)=(.*)$/.exec(token); // pve-access-control `verify_token`
@@ -104,10 +105,12 @@ export async function handleRequest(deps: PipelineDeps, req: IncomingMessage, re
     auth: req.headers.authorization,
     time: Date.now(),
   };
+  if (abs) record.format = abs[1]!;
   deps.requests.push(record);
   const rawBody = await readBody(req, MAX_POST + 1);
   const answer = (a: Answer) => {
     record.status = a.status;
+    record.apiStatus = a.apiStatus ?? a.status;
     if (a.status === 0) {
       record.statusText = 'dropped';
       return;
@@ -129,15 +132,17 @@ export async function handleRequest(deps: PipelineDeps, req: IncomingMessage, re
   if (len > 0 && ct && ct !== 'application/x-www-form-urlencoded' && ct !== 'application/json') {
     return answer(plain(506, `upload 'Content-Type '${req.headers['content-type']}' not implemented`));
   }
-  if (abs[1] !== 'json') return answer(plain(501, texts.noFormatter(relPath, abs[1]!)));
+  const format = abs[1]!;
+  if (format !== 'json' && format !== 'extjs') return answer(plain(501, texts.noFormatter(relPath, format)));
   let params: { body: Params; all: Params };
   try {
     params = extractParams(req, method, rawBody, url.search.slice(1));
   } catch (err) {
     return answer(plain(500, (err as Error).message));
   }
+  delete params.all._dc; // `handle_api2_request`: ExtJS' cache-buster parameter is dropped
   record.body = params.body;
-  answer(await dispatch(deps, { method, relPath, params: params.all, authid: auth.authid!, record }, req));
+  answer(await dispatch(deps, { method, relPath, format, params: params.all, authid: auth.authid!, record }, req));
 }
 
 function pick(values: string[]): string | string[] {
@@ -147,6 +152,8 @@ function pick(values: string[]): string | string[] {
 interface Call {
   method: string;
   relPath: string;
+  /** `json` or `extjs` */
+  format: string;
   params: Params;
   authid: string;
   record: SimRequest;
@@ -154,12 +161,8 @@ interface Call {
 
 /** `rest_handler`: route, URI parameters, proxy target, validation, then the handler (and any injection). */
 async function dispatch(deps: PipelineDeps, call: Call, req: IncomingMessage): Promise<Answer> {
-  const json = (status: number, data: unknown, message?: string, errors?: Record<string, string>, total?: number) => ({
-    status,
-    message: message ?? STATUS_CODES[status],
-    contentType: JSON_CT,
-    body: jsonBody(status, data, message || (STATUS_CODES[status] ?? ''), errors, total),
-  });
+  const json = (status: number, data: unknown, message?: string, errors?: Record<string, string>, total?: number) =>
+    formatted(call.format, status, data, message, errors, total);
   let injection: SimInjection | undefined;
   try {
     const route = deps.router.match(call.relPath);
@@ -183,7 +186,7 @@ async function dispatch(deps: PipelineDeps, call: Call, req: IncomingMessage): P
     const { params, lists } = validateParams(merged, endpoint.parameters);
     injection = deps.injections.take(call.method, call.relPath);
     if (injection && injection.when !== 'after') {
-      const early = await applyInjection(deps, injection, req);
+      const early = await applyInjection(deps, injection, req, call.format);
       if (early) return early;
     }
     const handler = ROUTES[`${call.method} ${route.template}`];
@@ -199,7 +202,7 @@ async function dispatch(deps: PipelineDeps, call: Call, req: IncomingMessage): P
     };
     const data = await handler(ctx);
     if (injection?.when === 'after') {
-      const late = await applyInjection(deps, injection, req);
+      const late = await applyInjection(deps, injection, req, call.format);
       if (late) return late;
     }
     return json(200, data, undefined, undefined, ctx.attribs.total);
@@ -210,7 +213,12 @@ async function dispatch(deps: PipelineDeps, call: Call, req: IncomingMessage): P
 }
 
 /** Waits, then answers with the injected status or drops the connection; undefined lets the call go on. */
-async function applyInjection(deps: PipelineDeps, i: SimInjection, req: IncomingMessage): Promise<Answer | undefined> {
+async function applyInjection(
+  deps: PipelineDeps,
+  i: SimInjection,
+  req: IncomingMessage,
+  format: string,
+): Promise<Answer | undefined> {
   if (i.delayMs) await deps.state.sleep(i.delayMs);
   if (i.drop) {
     req.socket.destroy();
@@ -218,11 +226,23 @@ async function applyInjection(deps: PipelineDeps, i: SimInjection, req: Incoming
   }
   if (i.status === undefined && i.message === undefined) return undefined;
   const status = i.status ?? 500;
-  const message = i.message ?? STATUS_CODES[status] ?? 'error';
-  return {
-    status,
-    message,
-    contentType: JSON_CT,
-    body: jsonBody(status, null, message),
-  };
+  return formatted(format, status, null, i.message ?? STATUS_CODES[status] ?? 'error');
+}
+
+/**
+ * An answer of the API formatter (`Formatter/Standard.pm`). `json`: the handler's status and message.
+ * `extjs`: always `200 OK`; a failure is only in the body (`success: 0`, `message`, `status`).
+ */
+function formatted(
+  format: string,
+  status: number,
+  data: unknown,
+  message?: string,
+  errors?: Record<string, string>,
+  total?: number,
+): Answer {
+  const text = message || (STATUS_CODES[status] ?? '');
+  const body = formatBody(format, status, data, text, errors, total);
+  if (format === 'extjs') return { status: 200, apiStatus: status, contentType: JSON_CT, body };
+  return { status, message: message ?? STATUS_CODES[status], contentType: JSON_CT, body };
 }

@@ -59,6 +59,7 @@ export const clusterResources: Handler = (ctx) => {
 export const nodesIndex: Handler = (ctx) =>
   ctx.state.nodes.map((n) => nodeEntry(n, n === ctx.state.nodes[0] ? ctx.fingerprint : undefined));
 
+/** pve-manager `API2/Nodes.pm` `status`: the keys it sets (`wait`, `ksm`, `swap` too: the node Summary renders them). */
 export const nodeStatus: Handler = (ctx) => ({
   uptime: 86_400,
   cpu: 0.02,
@@ -66,7 +67,10 @@ export const nodeStatus: Handler = (ctx) => ({
   kversion: 'Linux 6.8.12-9-pve #1 SMP PREEMPT_DYNAMIC PMX 6.8.12-9 (2025-03-16T19:18Z) x86_64',
   pveversion: `pve-manager/${SIM_VERSION.version}/${SIM_VERSION.repoid}`,
   cpuinfo: { cpus: 8, sockets: 1, cores: 8, model: 'Simulated CPU', mhz: '2400.000' },
-  memory: { total: 32 * 1024 ** 3, used: 4 * 1024 ** 3, free: 28 * 1024 ** 3 },
+  wait: 0.001,
+  memory: { total: 32 * 1024 ** 3, used: 4 * 1024 ** 3, free: 28 * 1024 ** 3, available: 28 * 1024 ** 3 },
+  ksm: { shared: 0 },
+  swap: { total: 0, used: 0, free: 0 },
   rootfs: { total: 100 * 1024 ** 3, used: 10 * 1024 ** 3, avail: 90 * 1024 ** 3, free: 90 * 1024 ** 3 },
   'boot-info': { mode: 'efi', secureboot: 0 },
   'current-kernel': { sysname: 'Linux', release: '6.8.12-9-pve', machine: 'x86_64', version: '#1 SMP' },

@@ -12,8 +12,10 @@ import {
 } from './read-handlers.js';
 import type { Handler } from './router.js';
 import { createSnapshot, deleteSnapshot, listSnapshots, rollbackSnapshot, snapshotCmdIndex } from './snapshots.js';
+import { agentNetworkInterfaces, aptRepositories, guestRrd, lxcInterfaces, nodeRrd } from './summary-handlers.js';
 import { clusterTasks, nodeTasks, stopTask, taskIndex, taskLog, taskStatus } from './task-handlers.js';
 import type { GuestType } from './types.js';
+import { cephStatus, clusterLog, clusterOptions, clusterStatus, domains, subscription } from './ui-handlers.js';
 
 /**
  * `METHOD /path/template` → handler. Must name exactly the endpoints of schema/pve-api-subset.json
@@ -40,6 +42,19 @@ export const ROUTES: Record<string, Handler> = {
   'POST /nodes/{node}/qemu/{vmid}/agent/exec': agentExec,
   'GET /nodes/{node}/qemu/{vmid}/agent/exec-status': agentExecStatus,
   'GET /nodes/{node}/qemu/{vmid}/agent/get-osinfo': agentOsinfo,
+  // what the web UI reads (test/ui): ui-handlers.ts, summary-handlers.ts
+  'GET /access/domains': domains,
+  'GET /cluster/options': clusterOptions,
+  'GET /cluster/status': clusterStatus,
+  'GET /cluster/log': clusterLog,
+  'GET /nodes/{node}/subscription': subscription,
+  'GET /nodes/{node}/ceph/status': cephStatus,
+  'GET /nodes/{node}/rrddata': nodeRrd,
+  'GET /nodes/{node}/apt/repositories': aptRepositories,
+  'GET /nodes/{node}/lxc/{vmid}/rrddata': guestRrd('lxc'),
+  'GET /nodes/{node}/qemu/{vmid}/rrddata': guestRrd('qemu'),
+  'GET /nodes/{node}/lxc/{vmid}/interfaces': lxcInterfaces,
+  'GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces': agentNetworkInterfaces,
 };
 
 function guestRoutes(type: GuestType): Record<string, Handler> {

@@ -42,6 +42,7 @@ export async function startSim(opts: SimOptions): Promise<Sim> {
   state.agentMaxOutput = opts.agentMaxOutput ?? 16 * 1024 * 1024;
   state.agentBootDelayMs = opts.agentBootDelayMs ?? 0;
   state.vzdumpDurationMs = opts.vzdumpDurationMs ?? 200;
+  state.subscription = opts.subscription ?? 'active';
   const access = new SimAccess(opts.tokens, () => {
     const pools = new Map<string, number[]>();
     for (const g of state.guests.values()) if (g.pool) pools.set(g.pool, [...(pools.get(g.pool) ?? []), g.vmid]);

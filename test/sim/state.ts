@@ -83,6 +83,8 @@ export class SimState {
   agentMaxOutput = 16 * 1024 * 1024;
   agentBootDelayMs = 0;
   vzdumpDurationMs = 200;
+  /** The nodes' subscription (`GET /nodes/{node}/subscription`). */
+  subscription: 'active' | 'notfound' = 'active';
   /** Users, tokens, ACLs, tickets (set by startSim). */
   access!: SimAccess;
   private readonly agents = new Map<number, AgentState>();

@@ -18,8 +18,12 @@ function decoded(t: TaskRecord): Record<string, unknown> {
   return withToken({ ...entry, type: t.type, id: t.id, user: t.user }, t.user);
 }
 
-/** GET /cluster/tasks: per node every running task, topped up with finished ones to 25 (`active_workers`). */
+/**
+ * GET /cluster/tasks: per node every running task, topped up with finished ones to 25 (`active_workers`); without
+ * `Sys.Audit` on `/` only the tasks whose (token-split) `user` is the caller (`Cluster.pm` `tasks`).
+ */
 export const clusterTasks: Handler = (ctx) => {
+  const all = ctx.state.access.check(ctx.authid, '/', ['Sys.Audit']);
   const out: Record<string, unknown>[] = [];
   for (const node of ctx.state.nodes) {
     const mine = ctx.state.tasks.all.filter((t) => t.node === node);
@@ -27,6 +31,7 @@ export const clusterTasks: Handler = (ctx) => {
     const finished = mine.filter((t) => t.status === 'stopped').sort((a, b) => b.starttime - a.starttime);
     for (const t of [...running, ...finished.slice(0, Math.max(0, 25 - running.length))]) {
       const { pstart: _pstart, pid, ...entry } = decoded(t);
+      if (!all && entry.user !== ctx.authid) continue;
       if (t.status === 'running') out.push({ ...entry, pid, saved: '0' });
       else out.push({ ...entry, saved: '1', endtime: t.endtime, status: t.exitstatus });
     }

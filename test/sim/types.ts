@@ -115,6 +115,11 @@ export interface SimOptions {
   agentBootDelayMs?: number;
   /** How long a backup started through `POST /nodes/{node}/vzdump` runs (default 200 ms). */
   vzdumpDurationMs?: number;
+  /**
+   * The nodes' subscription: `active` (default; the web UI shows no "No valid subscription" box after a form
+   * login) or `notfound` (no key, as on a fresh install).
+   */
+  subscription?: 'active' | 'notfound';
 }
 
 export interface SimSnapshot {
@@ -155,7 +160,12 @@ export interface SimRequest {
   path: string;
   query: Record<string, string | string[]>;
   body: Record<string, unknown>;
+  /** The HTTP status (`extjs` answers are always 200). */
   status: number;
+  /** The API's status: the HTTP status, or for `extjs` the one inside the body (`status`, 200 on success). */
+  apiStatus?: number;
+  /** `json` or `extjs` (the `/api2/<fmt>/` part), when the path had one. */
+  format?: string;
   statusText: string;
   /** The Authorization header as sent. */
   auth: string | undefined;

@@ -75,6 +75,8 @@ export function statusLine(message: string | undefined, fallback: string): strin
 
 export interface Answer {
   status: number;
+  /** The API handler's status when it differs from the HTTP one (the `extjs` format always answers 200). */
+  apiStatus?: number;
   message?: string;
   /** JSON answers get the content type; plain ones (error(), 401) send the text or nothing. */
   body?: string;
@@ -101,6 +103,35 @@ export function writeAnswer(res: ServerResponse, answer: Answer, fallbackText: s
     res.end();
   }
   return text;
+}
+
+/**
+ * `Formatter/Standard.pm` `prepare_response_data`: `{data, errors?, message?, total?}`; the `extjs` format adds
+ * `success` (1, or 0 on an error status or parameter errors) and on an error status its `status`.
+ */
+export function formatBody(
+  format: string,
+  status: number,
+  data: unknown,
+  message: string,
+  errors?: Record<string, string>,
+  total?: number,
+): string {
+  if (format !== 'extjs') return jsonBody(status, data, message, errors, total);
+  const out: Record<string, unknown> = { data: data ?? null };
+  let success = 1;
+  if (errors !== undefined && Object.keys(errors).length > 0) {
+    success = 0;
+    out.errors = errors;
+  }
+  if (status >= 400) {
+    success = 0;
+    out.message = message;
+    out.status = status;
+  }
+  out.success = success;
+  if (success && total) out.total = total;
+  return JSON.stringify(out);
 }
 
 /** `Formatter/Standard.pm` `prepare_response_data` for the json format. */
