@@ -15,6 +15,7 @@ import { registerBackupRoutes } from './backups.js';
 import { streamEvents } from './events-stream.js';
 import { registerExceptionRoutes } from './exceptions.js';
 import { HTTP_STATUS } from './http-status.js';
+import { withNextSchedule } from './next-schedule.js';
 import { type NotificationRoutes, registerNotificationRoutes } from './notifications.js';
 import { registerPermissionRoutes } from './permissions.js';
 import { registerPlanRoutes } from './plans.js';
@@ -152,7 +153,8 @@ export function createApp(
     let hit = fleetAnswers.get(key);
     if (!hit || now - hit.at >= FLEET_ANSWER_MS) {
       const rows = await engine.fleet(selector, (t) => access.visible(req, res, t));
-      hit = { at: now, body: JSON.stringify({ data: rows }) };
+      const data = opts.schedules ? withNextSchedule(rows, opts.schedules.service.list()) : rows;
+      hit = { at: now, body: JSON.stringify({ data }) };
       if (fleetAnswers.size >= 100) fleetAnswers.clear(); // stale versions and many callers
       fleetAnswers.set(key, hit);
     }

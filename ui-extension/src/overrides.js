@@ -1,45 +1,43 @@
 /* global Ext, PVE, gettext */
-// Where the panels go: Datacenter → Patching, and an Updates tab on every container and VM. Plain
-// function expressions, so ExtJS' callParent can find the overridden methods.
+// Where the panels go: Datacenter → Patching (after Replication), and an Updates tab on every
+// container and VM (after Snapshots). PVE.panel.Config builds its menu from `items`, and the
+// concrete classes fill `items` before they call it, so the tab is placed here. Plain function
+// expressions, so ExtJS' callParent can find the overridden method.
 
-Ext.define(null, {
-  override: 'PVE.dc.Config',
-
-  initComponent: function () {
-    this.callParent(arguments);
-    var caps = Ext.state.Manager.get('GuiCap');
-    if (caps && caps.vms && caps.vms['VM.Audit']) {
-      this.insertNodes([
-        {
-          xtype: 'pvepatchDatacenter',
-          itemId: 'pvepatch',
-          title: gettext('Patching'),
-          iconCls: 'fa fa-arrow-circle-up',
-        },
-      ]);
-    }
-  },
-});
+function insertAfter(items, afterId, item) {
+  const at = items.findIndex(function (it) {
+    return it && it.itemId === afterId;
+  });
+  if (at === -1) {
+    items.push(item);
+  } else {
+    items.splice(at + 1, 0, item);
+  }
+}
 
 Ext.define(null, {
   override: 'PVE.panel.Config',
 
   initComponent: function () {
     var me = this;
-    if ((me instanceof PVE.lxc.Config || me instanceof PVE.qemu.Config) && Ext.isArray(me.items)) {
-      let tab = {
-        xtype: 'pvepatchGuestUpdates',
-        itemId: 'pvepatch',
-        title: gettext('Updates'),
-        iconCls: 'fa fa-arrow-circle-up',
-      };
-      let at = me.items.findIndex(function (item) {
-        return item && item.itemId === 'snapshot';
-      });
-      if (at === -1) {
-        me.items.push(tab);
-      } else {
-        me.items.splice(at + 1, 0, tab);
+    if (Ext.isArray(me.items)) {
+      if (me instanceof PVE.dc.Config) {
+        var caps = Ext.state.Manager.get('GuiCap');
+        if (caps && caps.vms && caps.vms['VM.Audit']) {
+          insertAfter(me.items, 'replication', {
+            xtype: 'pvepatchDatacenter',
+            itemId: 'pvepatch',
+            title: gettext('Patching'),
+            iconCls: 'fa fa-arrow-circle-up',
+          });
+        }
+      } else if (me instanceof PVE.lxc.Config || me instanceof PVE.qemu.Config) {
+        insertAfter(me.items, 'snapshot', {
+          xtype: 'pvepatchGuestUpdates',
+          itemId: 'pvepatch',
+          title: gettext('Updates'),
+          iconCls: 'fa fa-arrow-circle-up',
+        });
       }
     }
     me.callParent(arguments);

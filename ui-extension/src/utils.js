@@ -36,12 +36,14 @@ Ext.define('PVEPatch.Utils', {
     return '<i class="' + icon + '"></i> ' + PVEPatch.Utils.enc(value);
   },
 
-  renderTime: function (value) {
+  renderTime: function (value, format) {
     if (!value) {
       return '';
     }
     var t = Date.parse(value);
-    return Number.isNaN(t) ? PVEPatch.Utils.enc(value) : Ext.Date.format(new Date(t), 'Y-m-d H:i:s');
+    return Number.isNaN(t)
+      ? PVEPatch.Utils.enc(value)
+      : Ext.Date.format(new Date(t), typeof format === 'string' ? format : 'Y-m-d H:i:s');
   },
 
   renderGuest: function (value, meta, rec) {

@@ -26,6 +26,7 @@ Ext.define('PVEPatch.data.Guest', {
     'planned_at',
     'last_run',
     'reboot',
+    'next_schedule',
     { name: 'may_run', type: 'boolean' },
     'run_refused',
     {
@@ -54,38 +55,43 @@ Ext.define('PVEPatch.dc.Fleet', {
   interval: 10,
 
   selModel: { selType: 'checkboxmodel', mode: 'MULTI' },
+  viewConfig: { markDirty: false },
 
   columns: [
-    { header: gettext('Guest'), dataIndex: 'vmid', width: 180, renderer: PVEPatch.Utils.renderGuest },
-    { header: gettext('Node'), dataIndex: 'node', width: 90 },
+    { header: gettext('Guest'), dataIndex: 'vmid', width: 150, renderer: PVEPatch.Utils.renderGuest },
+    { header: gettext('Node'), dataIndex: 'node', width: 70 },
     { header: gettext('Type'), dataIndex: 'type', width: 60 },
     {
       header: gettext('OS') + ' / ' + gettext('Driver'),
       dataIndex: 'os',
-      width: 170,
+      width: 140,
       renderer: function (v, m, rec) {
         return PVEPatch.Utils.enc((v || '') + (rec.data.driver ? ' / ' + rec.data.driver : ''));
       },
     },
-    { header: gettext('Transport'), dataIndex: 'transport', width: 80, renderer: PVEPatch.Utils.enc },
+    { header: gettext('Transport'), dataIndex: 'transport', width: 75, renderer: PVEPatch.Utils.enc },
     {
       header: gettext('Pending'),
       dataIndex: 'updates_available',
-      width: 75,
+      width: 80,
       align: 'right',
-      renderer: PVEPatch.Utils.renderCount,
+      renderer: function (v, meta, rec) {
+        return rec.data.skip_reason ? '-' : PVEPatch.Utils.renderCount(v);
+      },
     },
     {
       header: gettext('Security'),
       dataIndex: 'security_updates',
-      width: 75,
+      width: 80,
       align: 'right',
-      renderer: PVEPatch.Utils.renderSecurity,
+      renderer: function (v, meta, rec) {
+        return rec.data.skip_reason ? '-' : PVEPatch.Utils.renderSecurity(v);
+      },
     },
     {
       header: gettext('Held') + ' / ' + gettext('Exceptions'),
       dataIndex: 'held',
-      width: 140,
+      width: 100,
       renderer: function (v, meta, rec) {
         var held = Ext.isArray(v) ? v : [];
         var excepted = Ext.isArray(rec.data.excepted) ? rec.data.excepted : [];
@@ -111,15 +117,25 @@ Ext.define('PVEPatch.dc.Fleet', {
       width: 200,
       renderer: function (v, m, rec) {
         var r = rec.data.last_run;
-        return r ? PVEPatch.Utils.renderOutcome(r.outcome) + ' ' + PVEPatch.Utils.renderTime(r.ended_at) : '';
+        return r
+          ? PVEPatch.Utils.renderOutcome(r.outcome) + ' ' + PVEPatch.Utils.renderTime(r.ended_at, 'Y-m-d H:i')
+          : '';
       },
     },
     {
       header: gettext('Reboot'),
       dataIndex: 'reboot',
-      width: 90,
+      width: 80,
       renderer: function (v) {
         return v === 'pending' ? '<i class="fa fa-refresh warning"></i> ' + gettext('pending') : PVEPatch.Utils.enc(v);
+      },
+    },
+    {
+      header: gettext('Next schedule'),
+      dataIndex: 'next_schedule',
+      width: 210,
+      renderer: function (v) {
+        return v ? PVEPatch.Utils.renderTime(v.at, 'Y-m-d H:i') + ' (' + PVEPatch.Utils.enc(v.id) + ')' : '';
       },
     },
     { header: gettext('Tags'), dataIndex: 'tag_list', width: 100, hidden: true },

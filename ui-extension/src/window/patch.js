@@ -174,6 +174,7 @@ Ext.define('PVEPatch.window.RolloutViewer', {
       title: gettext('Guests'),
       itemId: 'guests',
       store: me.guestStore,
+      viewConfig: { markDirty: false },
       columns: [
         { header: 'ID', dataIndex: 'vmid', width: 70 },
         { header: gettext('Name'), dataIndex: 'name', width: 130, renderer: PVEPatch.Utils.enc },

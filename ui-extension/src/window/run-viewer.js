@@ -35,8 +35,9 @@ Ext.define('PVEPatch.panel.LogText', {
     var body = me.body;
     var atEnd = !body || body.dom.scrollTop + body.dom.clientHeight >= body.dom.scrollHeight - 20;
     me.update(Ext.htmlEncode(me.lines.join('\n')));
-    if (atEnd && me.getScrollable()) {
-      me.getScrollable().scrollTo(0, Infinity);
+    // plain DOM: Ext's scroller answers a hidden panel with a rejected promise
+    if (atEnd && me.body) {
+      me.body.dom.scrollTop = me.body.dom.scrollHeight;
     }
   },
 
