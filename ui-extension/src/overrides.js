@@ -22,7 +22,7 @@ Ext.define(null, {
     var me = this;
     if (Ext.isArray(me.items)) {
       if (me instanceof PVE.dc.Config) {
-        var caps = Ext.state.Manager.get('GuiCap');
+        let caps = Ext.state.Manager.get('GuiCap');
         if (caps && caps.vms && caps.vms['VM.Audit']) {
           insertAfter(me.items, 'replication', {
             xtype: 'pvepatchDatacenter',
