@@ -41,6 +41,10 @@ WANTED['/nodes/{node}/qemu/{vmid}/agent/ping'] = ['POST'];
 WANTED['/nodes/{node}/qemu/{vmid}/agent/exec'] = ['POST'];
 WANTED['/nodes/{node}/qemu/{vmid}/agent/exec-status'] = ['GET'];
 WANTED['/nodes/{node}/qemu/{vmid}/agent/get-osinfo'] = ['GET'];
+// HA resources and the HA manager's status (test/sim/ha.ts)
+WANTED['/cluster/ha/resources'] = ['GET'];
+WANTED['/cluster/ha/resources/{sid}'] = ['GET'];
+WANTED['/cluster/ha/status/current'] = ['GET'];
 // what the web UI reads (test/ui): page load, Datacenter, node and guest Summary pages
 WANTED['/access/domains'] = ['GET'];
 WANTED['/cluster/options'] = ['GET'];
@@ -60,7 +64,13 @@ WANTED['/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces'] = ['GET'];
  * kept as `formatUnchecked` (the value is taken as it is); property-string formats (a hash of keys) become
  * `propertyString` with the keys' types, enums, aliases and default key.
  */
-const KNOWN_FORMATS = new Set(['pve-node', 'pve-vmid', 'pve-configid', 'pve-task-status-type']);
+const KNOWN_FORMATS = new Set([
+  'pve-node',
+  'pve-vmid',
+  'pve-configid',
+  'pve-task-status-type',
+  'pve-ha-resource-or-vm-id',
+]);
 const PROPERTY_KEYS = [
   'type',
   'enum',

@@ -4,13 +4,15 @@ import { listSnapshots } from '../proxmox/snapshots.js';
 import { waitForTask } from '../proxmox/tasks.js';
 import { waitComeBack } from './come-back.js';
 import type { GuestContext } from './context.js';
+import { haHold, haRollbackReason } from './ha.js';
 import { verifyGuest } from './stages/verify.js';
 
 /**
  * `on-failure: rollback`: puts the guest back to the run's snapshot (`start=1`), waits for the task
  * and for the guest to answer, then verifies it again. Only the run's own snapshot is used, and only
  * while it is the guest's newest: storages such as ZFS can roll back to the newest snapshot only,
- * and a snapshot taken after ours means someone else is working on the guest.
+ * and a snapshot taken after ours means someone else is working on the guest. A guest the HA manager
+ * manages is not rolled back (ha.md): the error names the commands that do it by hand.
  */
 export async function rollBack(ctx: GuestContext, why: string): Promise<void> {
   const { svc, target, policy } = ctx;
@@ -32,6 +34,8 @@ export async function rollBack(ctx: GuestContext, why: string): Promise<void> {
   const entry: NonNullable<typeof ctx.result.rollback> = { snapshot: snap, reason: why, ok: false };
   ctx.result.rollback = entry;
   try {
+    const ha = await haHold(ctx);
+    if (ha) throw new PvepatchError('precheck-failed', haRollbackReason(ha, g, snap));
     const snaps = await listSnapshots(svc.client, g);
     const ours = snaps.find((s) => s.name === snap);
     if (!ours) throw new PvepatchError('protection-failed', `snapshot '${snap}' is gone`);

@@ -10,6 +10,11 @@ const Status = z.looseObject({
   status: z.string(),
   uptime: z.coerce.number().optional(),
   qmpstatus: z.string().optional(),
+  /**
+   * pve-ha-manager `HA/Config.pm` `get_service_status`: `managed` 1 for a configured HA resource that
+   * is not `ignored`, `state` the CRM's service state (absent while queued).
+   */
+  ha: z.looseObject({ managed: z.coerce.number(), state: z.string().optional() }).optional(),
 });
 export type GuestStatus = z.infer<typeof Status>;
 

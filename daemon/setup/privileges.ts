@@ -13,7 +13,8 @@ export interface PrivilegeUse {
 const COMMON: PrivilegeUse[] = [
   {
     priv: 'VM.Audit',
-    used_for: 'GET /cluster/resources, guest config, status/current and snapshot lists (lists are filtered by it)',
+    used_for:
+      'GET /cluster/resources, guest config, status/current (also whether HA manages the guest, before a reboot or rollback) and snapshot lists (lists are filtered by it)',
   },
   {
     priv: 'VM.Snapshot',

@@ -1,7 +1,8 @@
 import { texts } from './errors.js';
+import { setHaResource } from './ha.js';
 import { type GuestState, guestView, patchGuest, type SimState } from './state.js';
 import { type TaskRecord, taskInfo } from './tasks.js';
-import type { SimControlTask, SimGuest, SimGuestView, SimTaskInfo, SimVzdump } from './types.js';
+import type { SimControlTask, SimGuest, SimGuestView, SimHaResource, SimTaskInfo, SimVzdump } from './types.js';
 
 /** The test-facing control methods of the simulator (everything on `Sim` that is not HTTP). */
 export class SimControl {
@@ -111,6 +112,14 @@ export class SimControl {
   rebootNeverReturns(vmid: number, on = true): void {
     this.state.guest(vmid);
     this.state.agent(vmid).rebootNeverReturns = on;
+  }
+
+  setHaResource(sid: string, resource: SimHaResource = {}): void {
+    setHaResource(this.state, sid, resource);
+  }
+
+  removeHaResource(sid: string): void {
+    if (!this.state.ha.delete(sid)) throw new Error(`sim: no HA resource '${sid}'`);
   }
 
   setAgentBootDelay(ms: number): void {

@@ -1,5 +1,6 @@
 import { SimControl } from './control.js';
 import { die, texts } from './errors.js';
+import { haHoldsDown, haManaged, haStart } from './ha.js';
 import type { Handler } from './router.js';
 import { splitList } from './schema-validate.js';
 import { bootGuest, configDigest, type GuestState, type SimState } from './state.js';
@@ -32,7 +33,10 @@ export const rebootGuest =
 /** The guest goes down (through the power backend), then boots again unless told never to return. */
 async function rebootNow(state: SimState, g: GuestState, timeoutMs: number): Promise<void> {
   const agent = state.agent(g.vmid);
-  const noReturn = agent.rebootNeverReturns;
+  // a VM's restart is qmeventd's `qm cleanup` calling `vm_start`, which hands an HA-managed VM to HA;
+  // a CT's `PVE::LXC::vm_reboot` stops and starts it itself
+  const viaHa = g.type === 'qemu' && haManaged(state, g) !== undefined;
+  const noReturn = agent.rebootNeverReturns || (viaHa && haHoldsDown(state, g));
   agent.rebootNeverReturns = false;
   const power = state.powerBackend;
   let started: Promise<void>;
@@ -48,6 +52,7 @@ async function rebootNow(state: SimState, g: GuestState, timeoutMs: number): Pro
   }
   g.status = 'stopped';
   agent.execs.clear(); // qemu-ga's process table is gone with the guest
+  if (viaHa) haStart(state, g, 'root@pam', { boot: false });
   if (noReturn) return;
   started.then(
     () => {

@@ -1,5 +1,6 @@
 import { die, paramError, texts } from './errors.js';
 import { nodeEntry, renderConfig, resourceEntry, vmStatus } from './guest-views.js';
+import { haResourceState, haServiceStatus } from './ha.js';
 import type { Handler, HandlerContext } from './router.js';
 import type { GuestType } from './types.js';
 
@@ -30,7 +31,14 @@ export const clusterResources: Handler = (ctx) => {
     const pools = [...new Set(guests.flatMap((g) => (g.pool ? [g.pool] : [])))].sort();
     for (const pool of pools.length > 0 ? pools : ['sim']) out.push({ id: `/pool/${pool}`, pool, type: 'pool' });
   }
-  if (!type || type === 'vm') out.push(...guests.map(resourceEntry));
+  if (!type || type === 'vm') {
+    for (const g of guests) {
+      const entry = resourceEntry(g);
+      const hastate = haResourceState(state, g);
+      if (hastate !== undefined) entry.hastate = hastate;
+      out.push(entry);
+    }
+  }
   if (!type || type === 'node') out.push(...state.nodes.map((n) => nodeEntry(n)));
   if (!type || type === 'storage') {
     for (const node of state.nodes) {
@@ -127,6 +135,7 @@ export const vmStatusCurrent =
   async (ctx) => {
     const g = ctx.state.loadGuest(ctx.node, type, vmid(ctx));
     const entry = vmStatus(g, true);
+    entry.ha = haServiceStatus(ctx.state, g);
     const power = ctx.state.powerBackend;
     if (power && g.status === 'running') {
       const uptime = await power.uptime(g.vmid);

@@ -1,5 +1,6 @@
 import { createTicket, permissions } from './access-handlers.js';
 import { agentExec, agentExecStatus, agentOsinfo, agentPing } from './agent.js';
+import { haResource, haResources, haStatusCurrent } from './ha.js';
 import { rebootGuest, updateQemuConfig, vzdump } from './power.js';
 import {
   clusterResources,
@@ -27,6 +28,9 @@ export const ROUTES: Record<string, Handler> = {
   'GET /access/permissions': permissions,
   'GET /cluster/resources': clusterResources,
   'GET /cluster/tasks': clusterTasks,
+  'GET /cluster/ha/resources': haResources,
+  'GET /cluster/ha/resources/{sid}': haResource,
+  'GET /cluster/ha/status/current': haStatusCurrent,
   'GET /nodes': nodesIndex,
   'GET /nodes/{node}/status': nodeStatus,
   'GET /nodes/{node}/tasks': nodeTasks,

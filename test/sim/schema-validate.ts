@@ -57,6 +57,10 @@ const FORMATS: Record<string, (value: string) => void> = {
   'pve-configid': (v) => {
     if (!CONFIGID.test(v)) throw new Error(`invalid configuration ID '${v}'\n`);
   },
+  /** pve-ha-manager `HA/Tools.pm` `pve_verify_ha_resource_or_vm_id`. */
+  'pve-ha-resource-or-vm-id': (v) => {
+    if (!/^([a-z]+:\S+|\d+)$/.test(v)) throw new Error('value does not look like a valid ha resource id\n');
+  },
   'pve-task-status-type': (v) => {
     if (!/^(ok|error|warning|unknown)$/i.test(v)) throw new Error(`invalid status '${v}'\n`);
   },

@@ -21,6 +21,7 @@ export type {
   Sim,
   SimAcl,
   SimGuest,
+  SimHaResource,
   SimOptions,
   SnapshotBackend,
 } from './types.js';
@@ -112,6 +113,8 @@ export async function startSim(opts: SimOptions): Promise<Sim> {
     restartAgent: (vmid, o) => control.restartAgent(vmid, o),
     rebootNeverReturns: (vmid, on) => control.rebootNeverReturns(vmid, on),
     setAgentBootDelay: (ms) => control.setAgentBootDelay(ms),
+    setHaResource: (sid, r) => control.setHaResource(sid, r),
+    removeHaResource: (sid) => control.removeHaResource(sid),
     wwwKeyPath: access.wwwKeyPath,
     addUser: (userid, o) => access.addUser(userid, o),
     addRole: (name, privs) => access.addRole(name, privs),

@@ -1,5 +1,6 @@
 import { die, texts } from './errors.js';
 import { diskKeys, renderConfig } from './guest-views.js';
+import { haStart } from './ha.js';
 import type { Handler, HandlerContext } from './router.js';
 import {
   applySaved,
@@ -196,6 +197,7 @@ export const rollbackSnapshot =
       applySaved(g, snap.saved);
       g.parent = name;
       if (snap.vmstate) start(g); // qemu: resumes from the saved RAM state
-      if (startAfter && !isRunning(g)) start(g);
+      // `vm_start` through the API: an HA-managed guest's start becomes a `hastart` task (ha.ts)
+      if (startAfter && !isRunning(g) && !haStart(ctx.state, g, ctx.authid)) start(g);
     });
   };

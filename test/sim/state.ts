@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SimAccess } from './access.js';
 import { die, texts } from './errors.js';
+import type { HaResourceState } from './ha.js';
 import { TaskStore } from './tasks.js';
 import type {
   AgentBackend,
@@ -85,6 +86,8 @@ export class SimState {
   vzdumpDurationMs = 200;
   /** The nodes' subscription (`GET /nodes/{node}/subscription`). */
   subscription: 'active' | 'notfound' = 'active';
+  /** HA resources by sid (`vm:100`, `ct:101`): `resources.cfg` and the CRM's state (ha.ts). */
+  readonly ha = new Map<string, HaResourceState>();
   /** Users, tokens, ACLs, tickets (set by startSim). */
   access!: SimAccess;
   private readonly agents = new Map<number, AgentState>();

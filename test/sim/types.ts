@@ -219,6 +219,26 @@ export interface SimVzdump {
   storage?: string;
 }
 
+/**
+ * An HA resource as `sim.setHaResource` takes it: its `resources.cfg` keys, and the CRM's state of it
+ * (`manager_status` `service_status.<sid>.state`).
+ */
+export interface SimHaResource {
+  /** The requested state; absent means PVE's default (`started`). */
+  state?: 'started' | 'stopped' | 'enabled' | 'disabled' | 'ignored';
+  group?: string;
+  comment?: string;
+  max_restart?: number;
+  max_relocate?: number;
+  failback?: boolean;
+  /**
+   * The CRM's service state: `started`, `stopped`, `request_stop`, `request_start`, `migrate`, `relocate`,
+   * `freeze`, `fence`, `recovery`, `error`; null: not processed yet (`queued`). Default: a steady cluster's
+   * (`started` for a requested start, `stopped` for stopped/disabled, none for `ignored`).
+   */
+  crm_state?: string | null;
+}
+
 export interface Sim {
   url: string;
   port: number;
@@ -254,6 +274,10 @@ export interface Sim {
   restartAgent(vmid: number, opts?: { downMs?: number }): Promise<void>;
   /** The next reboot of this guest stops it and it never boots again (status stays `stopped`). */
   rebootNeverReturns(vmid: number, on?: boolean): void;
+  /** Adds or replaces an HA resource (`vm:<vmid>` / `ct:<vmid>`); see ha.ts for what HA then does. */
+  setHaResource(sid: string, resource?: SimHaResource): void;
+  /** Removes an HA resource (`ha-manager remove`). */
+  removeHaResource(sid: string): void;
   /** After a (re)boot the agent answers only after this long (changes SimOptions.agentBootDelayMs). */
   setAgentBootDelay(ms: number): void;
   /** The simulator's `/etc/pve/pve-www.key` (the CSRF secret's source); removed on close(). */

@@ -4,6 +4,7 @@ import { waitForTask } from '../../proxmox/tasks.js';
 import type { RebootRecord } from '../../store/state.js';
 import { waitComeBack } from '../come-back.js';
 import { done, type GuestContext, type Stage } from '../context.js';
+import { haHold, haRebootReason } from '../ha.js';
 import { outsideWindow, rebootDecision } from '../reboot-decision.js';
 
 type Rec = Omit<RebootRecord, 'at'>;
@@ -12,7 +13,8 @@ type Rec = Omit<RebootRecord, 'at'>;
  * Reboots from the hypervisor when the policy asks for it (`POST status/reboot`), then waits for
  * the task, for the uptime to reset and, for a VM, for its agent to answer again, all within the
  * policy's reboot timeout. Every step is recorded: pending → sent → rebooting → completed |
- * failed | timeout. Outside the reboot window the record stays pending and nothing is sent.
+ * failed | timeout. Outside the reboot window the record stays pending and nothing is sent; so it
+ * does for a guest the HA manager manages (../ha.md), since a reboot through the API bypasses it.
  */
 export const reboot: Stage = {
   name: 'reboot',
@@ -41,6 +43,13 @@ export const reboot: Stage = {
       await record(ctx, { ...rec, reason: `${decision.reason}; deferred - outside the reboot window ${closed}` });
       ctx.log(`reboot deferred: outside the reboot window ${closed} (${decision.reason})`, { essential: true });
       return { status: 'skipped', reason: 'outside the reboot window' };
+    }
+    const ha = await haHold(ctx);
+    if (ha) {
+      const why = haRebootReason(ha);
+      await record(ctx, { ...rec, reason: `${decision.reason}; deferred - ${why}` });
+      ctx.log(`reboot skipped: ${why} (${decision.reason})`, { essential: true });
+      return { status: 'skipped', reason: `${ha.sid} is managed by HA` };
     }
     await record(ctx, rec);
     await ctx.exec?.closeSession(); // the reboot ends any guest shell
