@@ -10,6 +10,7 @@ import { listenOnSocket } from './api/socket.js';
 import { PlanStore } from './approvals/store.js';
 import { AuditLog } from './audit/audit-log.js';
 import { BackupResultStore } from './backups/store.js';
+import { quorumCheck } from './cluster/quorum-check.js';
 import { daemonSettings, type LoadOptions } from './config/load.js';
 import { type Config, RESTART_KEYS } from './config/schema.js';
 import { ConfigSettings } from './config/settings.js';
@@ -117,6 +118,12 @@ export class Daemon {
         plans,
         backups,
         node: s.node,
+        quorum: quorumCheck(this.client, {
+          onChange: (q) => {
+            if (q === false) this.log.warn('cluster quorum lost - no guest is started until it returns (pvecm status)');
+            else if (q === true) this.log.info('cluster is quorate');
+          },
+        }),
         notify: (n) => notify.send(n),
       };
       this.svc = svc;

@@ -13,6 +13,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   'task-failed': 500,
   locked: 409,
   'backup-running': 409,
+  'no-quorum': 503,
   'protection-failed': 500,
   'precheck-failed': 409,
   'patch-failed': 500,

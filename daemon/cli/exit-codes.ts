@@ -36,6 +36,7 @@ export function exitCodeForError(code: ErrorCode | string): number {
       return EXIT.proxmox;
     case 'locked':
     case 'backup-running':
+    case 'no-quorum':
     case 'protection-failed':
     case 'precheck-failed':
       return EXIT.refused;

@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'task-failed'
   | 'locked'
   | 'backup-running'
+  /** The cluster has no quorum: /etc/pve is read-only, nothing new is started. */
+  | 'no-quorum'
   | 'protection-failed'
   | 'precheck-failed'
   | 'patch-failed'

@@ -40,6 +40,8 @@ export interface EngineServices {
   /** The node this daemon runs on (pct reaches only containers there). */
   node: string;
   now?: () => Date;
+  /** Whether the cluster has quorum (cached; undefined: unknown). Absent: not asked. */
+  quorum?: () => Promise<boolean | undefined>;
   /** Hands a notification to the channels (in the background; never throws). */
   notify?: (n: Notification | undefined) => void;
 }

@@ -12,6 +12,11 @@ import { failures, groupGuests } from './groups.js';
 import type { RolloutStore } from './store.js';
 import { isDone, type Rollout, type RolloutOptions } from './types.js';
 
+/** How often a rollout waiting for quorum looks again. */
+const QUORUM_RETRY_MS = 2000;
+/** What the gate stage's refusal says when the cluster has no quorum. */
+const NO_QUORUM = 'the cluster has no quorum';
+
 const view = (r: Rollout): RolloutView => ({
   id: r.id,
   state: r.state,
@@ -167,6 +172,9 @@ export class RolloutManager {
       .finally(() => this.driving.delete(id));
   }
 
+  /** Rollouts waiting for quorum (logged once per wait). */
+  private readonly waitingQuorum = new Map<string, boolean>();
+
   private async loop(id: string, meta: RunMeta): Promise<void> {
     for (;;) {
       const r = this.store.get(id);
@@ -206,6 +214,21 @@ export class RolloutManager {
         );
         return;
       }
+      if ((await this.svc.quorum?.()) === false) {
+        // without quorum nothing new starts; the loop looks again (pause, cancel and stop still work)
+        if (this.waitingQuorum.get(id) !== true) {
+          this.waitingQuorum.set(id, true);
+          this.log(`rollout ${id}: the cluster has no quorum - group ${r.group + 1} waits until it returns`);
+          this.engine.events.emit(id, {
+            type: 'rollout',
+            rollout: view(r),
+            what: `waiting for cluster quorum before group ${r.group + 1} of ${r.groups}`,
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, QUORUM_RETRY_MS));
+        continue;
+      }
+      if (this.waitingQuorum.delete(id)) this.log(`rollout ${id}: the cluster is quorate again - going on`);
       const run = await this.engine.startRun(
         {
           selector: todo.map((g) => String(g.vmid)),
@@ -246,7 +269,14 @@ export class RolloutManager {
         this.finish(fresh);
         return;
       }
-      fresh.group++;
+      // guests the gate refused for lost quorum were not touched: they run again once it returns
+      const retry = fresh.guests.filter((g) => g.outcome === 'refused' && g.reason?.includes(NO_QUORUM));
+      for (const g of retry) {
+        delete g.outcome;
+        delete g.reason;
+        delete g.run_id;
+      }
+      if (retry.length === 0) fresh.group++;
       await this.store.save(fresh);
     }
   }

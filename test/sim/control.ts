@@ -114,6 +114,11 @@ export class SimControl {
     this.state.agent(vmid).rebootNeverReturns = on;
   }
 
+  /** Drops or restores the cluster's quorum: `/cluster/status` says so and every write fails. */
+  setQuorate(quorate: boolean): void {
+    this.state.quorate = quorate;
+  }
+
   setHaResource(sid: string, resource: SimHaResource = {}): void {
     setHaResource(this.state, sid, resource);
   }

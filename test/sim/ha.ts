@@ -156,7 +156,15 @@ export const haStatusCurrent: Handler = (ctx) => {
   const { state } = ctx;
   const local = state.nodes[0]!;
   const now = Math.floor(Date.now() / 1000);
-  const out: Record<string, unknown>[] = [{ id: 'quorum', type: 'quorum', node: local, status: 'OK', quorate: 1 }];
+  const out: Record<string, unknown>[] = [
+    {
+      id: 'quorum',
+      type: 'quorum',
+      node: local,
+      status: ctx.state.quorate ? 'OK' : 'No quorum on node',
+      quorate: ctx.state.quorate ? 1 : 0,
+    },
+  ];
   const resources = [...state.ha.values()].sort((a, b) => a.sid.localeCompare(b.sid));
   const crmRan = resources.length > 0;
   if (crmRan) {

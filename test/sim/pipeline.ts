@@ -184,6 +184,10 @@ async function dispatch(deps: PipelineDeps, call: Call, req: IncomingMessage): P
       node = resolved;
     }
     const { params, lists } = validateParams(merged, endpoint.parameters);
+    // pve-cluster `check_cfs_quorum`: writes need quorum (/etc/pve is read-only without it)
+    if (!deps.state.quorate && call.method !== 'GET' && route.template !== '/access/ticket') {
+      throw new Error('cluster not ready - no quorum?');
+    }
     injection = deps.injections.take(call.method, call.relPath);
     if (injection && injection.when !== 'after') {
       const early = await applyInjection(deps, injection, req, call.format);

@@ -114,6 +114,7 @@ export async function startSim(opts: SimOptions): Promise<Sim> {
     rebootNeverReturns: (vmid, on) => control.rebootNeverReturns(vmid, on),
     setAgentBootDelay: (ms) => control.setAgentBootDelay(ms),
     setHaResource: (sid, r) => control.setHaResource(sid, r),
+    setQuorate: (q) => control.setQuorate(q),
     removeHaResource: (sid) => control.removeHaResource(sid),
     wwwKeyPath: access.wwwKeyPath,
     addUser: (userid, o) => access.addUser(userid, o),

@@ -276,6 +276,8 @@ export interface Sim {
   rebootNeverReturns(vmid: number, on?: boolean): void;
   /** Adds or replaces an HA resource (`vm:<vmid>` / `ct:<vmid>`); see ha.ts for what HA then does. */
   setHaResource(sid: string, resource?: SimHaResource): void;
+  /** Drops or restores quorum: `/cluster/status` says so and every write answers 500 `cluster not ready - no quorum?`. */
+  setQuorate(quorate: boolean): void;
   /** Removes an HA resource (`ha-manager remove`). */
   removeHaResource(sid: string): void;
   /** After a (re)boot the agent answers only after this long (changes SimOptions.agentBootDelayMs). */

@@ -58,7 +58,14 @@ export const clusterStatus: Handler = (ctx) => {
     return [{ type: 'node', id: `node/${nodes[0]}`, name: nodes[0], ip: ip(0), local: 1, nodeid: 0, online: 1, level }];
   }
   return [
-    { type: 'cluster', id: 'cluster', nodes: nodes.length, version: nodes.length, name: 'sim', quorate: 1 },
+    {
+      type: 'cluster',
+      id: 'cluster',
+      nodes: nodes.length,
+      version: nodes.length,
+      name: 'sim',
+      quorate: ctx.state.quorate ? 1 : 0,
+    },
     ...nodes.map((node, i) => ({
       type: 'node',
       id: `node/${node}`,

@@ -5,8 +5,9 @@ import { done, type Stage } from '../context.js';
 
 /**
  * No patch while a backup (or anything else) holds the guest: the config `lock`, read fresh, and
- * any running vzdump on the guest's node that covers it. Runs before the guest is entered and
- * again right before the snapshot. Keeps the config's `ostype` as a detection hint.
+ * any running vzdump on the guest's node that covers it; and none while the cluster has no quorum
+ * (nothing could be recorded in /etc/pve). Runs before the guest is entered and again right before
+ * the snapshot. Keeps the config's `ostype` as a detection hint.
  */
 export const gate: Stage = {
   name: 'gate',
@@ -16,7 +17,15 @@ export const gate: Stage = {
     // the backup lists are read while the config is: a lock in the config still decides first
     const backupsRead = runningBackupsFor(ctx.svc.client, guest);
     backupsRead.catch(() => {}); // a lock thrown below leaves this answer unread
-    const cfg = await guestConfig(ctx.svc.client, guest);
+    const cfgRead = guestConfig(ctx.svc.client, guest);
+    cfgRead.catch(() => {}); // read together with the quorum; a refusal below leaves it unread
+    if ((await ctx.svc.quorum?.()) === false) {
+      throw new PvepatchError(
+        'no-quorum',
+        `unable to patch ${label} - the cluster has no quorum (/etc/pve is read-only); nothing new is started until it returns - check 'pvecm status'`,
+      );
+    }
+    const cfg = await cfgRead;
     ctx.guestConfig = cfg; // the connect stage reads the agent option from it
     if (cfg.ostype) ctx.ostype = cfg.ostype;
     if (cfg.lock) {
