@@ -22,7 +22,7 @@ Ext.define(null, {
     var me = this;
     if (Ext.isArray(me.items)) {
       if (me instanceof PVE.dc.Config) {
-        let caps = Ext.state.Manager.get('GuiCap');
+        const caps = Ext.state.Manager.get('GuiCap');
         if (caps && caps.vms && caps.vms['VM.Audit']) {
           insertAfter(me.items, 'replication', {
             xtype: 'pvepatchDatacenter',

@@ -84,6 +84,78 @@ Ext.define('PVEPatch.Utils', {
     });
   },
 
+  /** Calls `comp.reload` when it is shown and every `seconds` while it is visible; stops with it. */
+  poll: function (comp, seconds) {
+    var task = { run: comp.reload, scope: comp, interval: seconds * 1000 };
+    comp.on('activate', comp.reload, comp);
+    Ext.TaskManager.start(task);
+    comp.on('destroy', function () {
+      Ext.TaskManager.stop(task);
+    });
+  },
+
+  /**
+   * One load at a time, only while `comp` is visible: `load()` (a promise), then `show(answer)`; a
+   * failure goes to the component's notice (and `clear()`, when given, empties what it showed).
+   */
+  load: function (comp, load, show, clear) {
+    if (comp.loadingNow || comp.isDestroyed || !comp.isVisible(true)) {
+      return;
+    }
+    comp.loadingNow = true;
+    load().then(
+      function (answer) {
+        comp.loadingNow = false;
+        if (!comp.isDestroyed) {
+          comp.down('#notice').setProblem(null);
+          show(answer);
+        }
+      },
+      function (err) {
+        comp.loadingNow = false;
+        if (!comp.isDestroyed) {
+          if (clear) {
+            clear();
+          }
+          comp.down('#notice').setProblem(err);
+        }
+      },
+    );
+  },
+
+  /** "Check for updates": plans the guests again (masking `comp`), then reloads it. */
+  checkUpdates: function (comp, selector) {
+    comp.setLoading(gettext('Checking for updates...'));
+    PVEPatch.API.post('/fleet/refresh', { selector: selector }).then(
+      function () {
+        comp.setLoading(false);
+        comp.reload();
+      },
+      function (err) {
+        comp.setLoading(false);
+        PVEPatch.Utils.alert(err);
+      },
+    );
+  },
+
+  /** Package, current → new, security and repository columns (a plan's or a guest's pending updates). */
+  packageColumns: function () {
+    return [
+      { header: gettext('Package'), dataIndex: 'package', width: 220, renderer: PVEPatch.Utils.enc },
+      { header: gettext('current'), dataIndex: 'current_version', width: 170, renderer: PVEPatch.Utils.enc },
+      { header: gettext('new'), dataIndex: 'new_version', width: 170, renderer: PVEPatch.Utils.enc },
+      {
+        header: gettext('Security'),
+        dataIndex: 'security',
+        width: 80,
+        renderer: function (v) {
+          return v ? '<span class="pvepatch-security"><i class="fa fa-shield"></i> ' + gettext('Yes') + '</span>' : '';
+        },
+      },
+      { header: gettext('Repository'), dataIndex: 'repository', flex: 1, renderer: PVEPatch.Utils.enc },
+    ];
+  },
+
   /** Shows an API error the Proxmox way (an unreachable API gets the whole explanation). */
   alert: function (err) {
     Ext.Msg.alert(gettext('Error'), err.status === 0 ? err.message : PVEPatch.Utils.enc(err.message));

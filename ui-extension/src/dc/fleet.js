@@ -280,53 +280,26 @@ Ext.define('PVEPatch.dc.Fleet', {
         Ext.create('PVEPatch.window.Plan', { guests: [rec.data], autoShow: true });
       }
     });
-    me.on('activate', me.reload, me);
-    me.on('destroy', function () {
-      Ext.TaskManager.stop(me.poller);
-    });
-    me.poller = { run: me.reload, scope: me, interval: me.interval * 1000 };
-    Ext.TaskManager.start(me.poller);
+    PVEPatch.Utils.poll(me, me.interval);
   },
 
   /** Re-plans guests (all the user may plan when none given), then reloads. */
   refreshGuests: function (vmids) {
-    var me = this;
-    var selector = vmids ? PVEPatch.Utils.selector(vmids) : ['all'];
-    me.setLoading(gettext('Checking for updates...'));
-    PVEPatch.API.post('/fleet/refresh', { selector: selector }).then(
-      function () {
-        me.setLoading(false);
-        me.reload();
-      },
-      function (err) {
-        me.setLoading(false);
-        PVEPatch.Utils.alert(err);
-      },
-    );
+    PVEPatch.Utils.checkUpdates(this, vmids ? PVEPatch.Utils.selector(vmids) : ['all']);
   },
 
   reload: function () {
     var me = this;
-    if (me.loadingNow || me.isDestroyed || !me.isVisible(true)) {
-      return;
-    }
-    me.loadingNow = true;
-    Promise.all([PVEPatch.API.get('/fleet'), PVEPatch.API.get('/permissions')]).then(
+    PVEPatch.Utils.load(
+      me,
+      function () {
+        return Promise.all([PVEPatch.API.get('/fleet'), PVEPatch.API.get('/permissions')]);
+      },
       function (answers) {
-        me.loadingNow = false;
-        if (me.isDestroyed) {
-          return;
-        }
-        me.down('#notice').setProblem(null);
         me.applyAnswers(answers[0].data, answers[1].data);
       },
-      function (err) {
-        me.loadingNow = false;
-        if (me.isDestroyed) {
-          return;
-        }
+      function () {
         me.store.removeAll();
-        me.down('#notice').setProblem(err);
       },
     );
   },

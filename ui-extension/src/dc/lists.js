@@ -22,34 +22,21 @@ Ext.define('PVEPatch.grid.ApiList', {
     me.store = Ext.create('Ext.data.Store', { fields: me.fields });
     me.dockedItems = [{ xtype: 'pvepatchNotice', itemId: 'notice' }];
     me.callParent();
-    me.on('activate', me.reload, me);
-    me.poller = { run: me.reload, scope: me, interval: me.interval * 1000 };
-    Ext.TaskManager.start(me.poller);
-    me.on('destroy', function () {
-      Ext.TaskManager.stop(me.poller);
-    });
+    PVEPatch.Utils.poll(me, me.interval);
   },
 
   reload: function () {
     var me = this;
-    if (me.loadingNow || me.isDestroyed || !me.isVisible(true)) {
-      return;
-    }
-    me.loadingNow = true;
-    PVEPatch.API.get(me.path).then(
-      function (answer) {
-        me.loadingNow = false;
-        if (!me.isDestroyed) {
-          me.down('#notice').setProblem(null);
-          me.store.loadData(me.rowsOf(answer.data));
-        }
+    PVEPatch.Utils.load(
+      me,
+      function () {
+        return PVEPatch.API.get(me.path);
       },
-      function (err) {
-        me.loadingNow = false;
-        if (!me.isDestroyed) {
-          me.store.removeAll();
-          me.down('#notice').setProblem(err);
-        }
+      function (answer) {
+        me.store.loadData(me.rowsOf(answer.data));
+      },
+      function () {
+        me.store.removeAll();
       },
     );
   },

@@ -20,20 +20,7 @@ Ext.define('PVEPatch.guest.Updates', {
       minHeight: 150,
       store: { fields: ['package', 'current_version', 'new_version', 'security', 'repository'] },
       emptyText: gettext('No pending updates known - use "Check for updates"'),
-      columns: [
-        { header: gettext('Package'), dataIndex: 'package', width: 220, renderer: PVEPatch.Utils.enc },
-        { header: gettext('current'), dataIndex: 'current_version', width: 170, renderer: PVEPatch.Utils.enc },
-        { header: gettext('new'), dataIndex: 'new_version', width: 170, renderer: PVEPatch.Utils.enc },
-        {
-          header: gettext('Security'),
-          dataIndex: 'security',
-          width: 80,
-          renderer: function (v) {
-            return v ? '<span class="pvepatch-security">' + gettext('Yes') + '</span>' : '';
-          },
-        },
-        { header: gettext('Repository'), dataIndex: 'repository', flex: 1, renderer: PVEPatch.Utils.enc },
-      ],
+      columns: PVEPatch.Utils.packageColumns(),
     });
     me.exceptions = Ext.create('Ext.grid.Panel', {
       title: gettext('Package exceptions'),
@@ -100,46 +87,30 @@ Ext.define('PVEPatch.guest.Updates', {
       iconCls: 'fa fa-search',
       hidden: true,
       handler: function () {
-        me.setLoading(gettext('Checking for updates...'));
-        PVEPatch.API.post('/fleet/refresh', { selector: [String(me.vmid)] }).then(
-          function () {
-            me.setLoading(false);
-            me.reload();
-          },
-          function (err) {
-            me.setLoading(false);
-            PVEPatch.Utils.alert(err);
-          },
-        );
+        PVEPatch.Utils.checkUpdates(me, [String(me.vmid)]);
       },
     });
     me.tbar = [me.patchBtn, me.checkBtn, '->', { xtype: 'tbtext', itemId: 'summary' }];
     me.dockedItems = [{ xtype: 'pvepatchNotice', itemId: 'notice' }];
     me.items = [me.packages, me.exceptions, me.runs];
     me.callParent();
-    me.on('activate', me.reload, me);
-    me.poller = { run: me.reload, scope: me, interval: 10000 };
-    Ext.TaskManager.start(me.poller);
-    me.on('destroy', function () {
-      Ext.TaskManager.stop(me.poller);
-    });
+    PVEPatch.Utils.poll(me, 10);
   },
 
   reload: function () {
     var me = this;
-    if (me.loadingNow || me.isDestroyed || !me.isVisible(true)) {
-      return;
-    }
-    me.loadingNow = true;
     var id = String(me.vmid);
-    Promise.all([
-      PVEPatch.API.get('/fleet?selector=' + id),
-      PVEPatch.API.get('/permissions'),
-      PVEPatch.API.get('/exceptions'),
-      PVEPatch.API.get('/runs?vmid=' + id + '&limit=20'),
-    ]).then(
+    PVEPatch.Utils.load(
+      me,
+      function () {
+        return Promise.all([
+          PVEPatch.API.get('/fleet?selector=' + id),
+          PVEPatch.API.get('/permissions'),
+          PVEPatch.API.get('/exceptions'),
+          PVEPatch.API.get('/runs?vmid=' + id + '&limit=20'),
+        ]);
+      },
       function (a) {
-        me.loadingNow = false;
         if (me.isDestroyed) {
           return;
         }
@@ -172,12 +143,6 @@ Ext.define('PVEPatch.guest.Updates', {
           }),
         );
         me.runs.getStore().loadData(a[3].data);
-      },
-      function (err) {
-        me.loadingNow = false;
-        if (!me.isDestroyed) {
-          me.down('#notice').setProblem(err);
-        }
       },
     );
   },

@@ -38,27 +38,7 @@ Ext.define('PVEPatch.window.Plan', {
             }),
           },
         ],
-        columns: [
-          { header: gettext('Package'), dataIndex: 'package', width: 240, renderer: PVEPatch.Utils.enc },
-          {
-            header: gettext('Version'),
-            columns: [
-              { header: gettext('current'), dataIndex: 'current_version', width: 170, renderer: PVEPatch.Utils.enc },
-              { header: gettext('new'), dataIndex: 'new_version', width: 170, renderer: PVEPatch.Utils.enc },
-            ],
-          },
-          {
-            header: gettext('Security'),
-            dataIndex: 'security',
-            width: 80,
-            renderer: function (v) {
-              return v
-                ? '<span class="pvepatch-security"><i class="fa fa-shield"></i> ' + gettext('Yes') + '</span>'
-                : '';
-            },
-          },
-          { header: gettext('Repository'), dataIndex: 'repository', flex: 1, renderer: PVEPatch.Utils.enc },
-        ],
+        columns: PVEPatch.Utils.packageColumns(),
       },
     ];
     me.buttons = [
