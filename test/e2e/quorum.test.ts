@@ -62,7 +62,7 @@ describe('cluster quorum', () => {
     assert.deepEqual(await versions(env.lab, 142, DEMO_PACKAGE_NAMES), all('1.0'));
     env.sim.setQuorate(true);
     const t0 = Date.now();
-    while ((ro = await show()).state === 'running' && Date.now() - t0 < 90_000) await sleep(500);
+    for (ro = await show(); ro.state === 'running' && Date.now() - t0 < 90_000; ro = await show()) await sleep(500);
     assert.equal(ro.state, 'completed', JSON.stringify(ro));
     assert.deepEqual(
       ro.guests.map((g) => [g.vmid, g.outcome]),
