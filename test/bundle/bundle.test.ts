@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -34,7 +34,10 @@ describe('the single-file bundle, outside the source tree (no node_modules)', ()
       tokens: [{ id: 'pvepatch@pve!daemon', secret }],
     });
   });
-  after(() => sim?.close());
+  after(async () => {
+    await sim?.close();
+    rmSync(dir, { recursive: true, force: true }); // the copied bundle, configs, sockets, state and logs
+  });
 
   for (const node of runtimes) {
     const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
