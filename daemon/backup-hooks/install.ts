@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { PvepatchError } from '../core/errors.js';
+import { replaceFile } from '../core/replace-file.js';
 import { configLines } from './config-text.js';
 import { parseVzdumpHookConfig, VZDUMP_HOOK_CONFIG } from './hook-config.js';
 import { parseVzdumpJobs } from './jobs-cfg.js';
@@ -69,7 +69,7 @@ export function installVzdumpHook(opts: InstallVzdumpHookOptions = {}): InstallV
       result.vzdumpConf = { path: vzdumpConf, action: 'added' };
       messages.push(`${vzdumpConf}: script ${hookPath} added`);
     }
-    if (!dryRun) writeAtomic(vzdumpConf, withScript(text, scripts[0]?.index, hookPath), 0o644);
+    if (!dryRun) replaceFile(vzdumpConf, withScript(text, scripts[0]?.index, hookPath), 0o644);
   }
   result.hookConfig.chain ??= readChain(hookConfig);
   coverage(result, opts.jobsCfg ?? '/etc/pve/jobs.cfg', hookPath);
@@ -121,7 +121,7 @@ function setChain(result: InstallVzdumpHookResult, previous: string, dryRun: boo
   const at = lines.findIndex((l) => l.trim().startsWith('chain') && l.includes(':') && !l.trim().startsWith('#'));
   if (at >= 0) lines[at] = `chain: ${previous}`;
   else lines.push(`chain: ${previous}`);
-  if (!dryRun) writeAtomic(path, `${lines.join('\n')}\n`, 0o644);
+  if (!dryRun) replaceFile(path, `${lines.join('\n')}\n`, 0o644);
 }
 
 function readChain(path: string): string | undefined {
@@ -157,13 +157,4 @@ function samePath(a: string, b: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Write to a temporary name beside the file, then rename: vzdump never reads half a file. */
-function writeAtomic(path: string, text: string, defaultMode: number): void {
-  const mode = existsSync(path) ? statSync(path).mode & 0o7777 : defaultMode;
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  const tmp = `${path}.pvepatch-${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode });
-  renameSync(tmp, path);
 }

@@ -6,9 +6,10 @@
  * time), so no reload is needed. A host without the template (a Proxmox Backup Server) is not an
  * error: there is nothing to do.
  */
-import { chmodSync, chownSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PvepatchError } from '../core/errors.js';
+import { replaceFile } from '../core/replace-file.js';
 import { type PanelLine, scriptElement, scriptState, withoutScript, withScript } from './template.js';
 
 export const DEFAULT_TEMPLATE = '/usr/share/pve-manager/index.html.tpl';
@@ -124,15 +125,9 @@ function readTemplate(path: string): string {
 
 /** A temporary file beside the template, with its mode and owner, renamed over it: pveproxy never reads half a file. */
 function writeAtomic(path: string, text: string): void {
-  const st = statSync(path);
-  const tmp = join(dirname(path), `.${path.slice(dirname(path).length + 1)}.pvepatch-${process.pid}.tmp`);
   try {
-    writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
-    chmodSync(tmp, st.mode & 0o7777); // exactly, not as the umask leaves it
-    if (st.uid !== process.getuid?.() || st.gid !== process.getgid?.()) chownSync(tmp, st.uid, st.gid);
-    renameSync(tmp, path);
+    replaceFile(path, text);
   } catch (err) {
-    rmSync(tmp, { force: true });
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EACCES' || e.code === 'EPERM')
       throw new PvepatchError('forbidden', `unable to write ${path} - permission denied; run it as root`);
