@@ -1,16 +1,21 @@
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { type AppOptions, createApp } from './api/app.js';
 import { authenticate, FailureLimiter, PveProxyPermissionSource, requireRoot } from './api/auth/index.js';
 import { allowedOrigins, cors, securityHeaders } from './api/browser.js';
-import { listenHttps } from './api/https.js';
+import type { ClusterRouting } from './api/cluster-routes.js';
+import { certificatePaths, listenHttps } from './api/https.js';
 import { httpsAccess, localMetricsRequest, unless } from './api/https-access.js';
 import { ROOT_SOCKET, type SettingsRoutes } from './api/settings.js';
 import { listenOnSocket } from './api/socket.js';
 import { PlanStore } from './approvals/store.js';
 import { AuditLog } from './audit/audit-log.js';
 import { BackupResultStore } from './backups/store.js';
+import { HttpsPeerClient } from './cluster/peer-client.js';
 import { quorumCheck } from './cluster/quorum-check.js';
+import { ClusterService, clusterModeOn } from './cluster/service.js';
 import { daemonSettings, type LoadOptions } from './config/load.js';
 import { type Config, RESTART_KEYS } from './config/schema.js';
 import { ConfigSettings } from './config/settings.js';
@@ -24,6 +29,7 @@ import { ExceptionStore } from './exceptions/store.js';
 import { RequestHistogram } from './metrics/metrics.js';
 import { NotifyService } from './notify/service.js';
 import { ProxmoxClient } from './proxmox/client.js';
+import { ClusterRollouts } from './rollouts/cluster.js';
 import { RolloutManager } from './rollouts/manager.js';
 import { RolloutStore } from './rollouts/store.js';
 import { ScheduleService } from './schedule/service.js';
@@ -59,6 +65,12 @@ export class Daemon {
   private rebootWindow: RebootWindow | undefined;
   private svc: EngineServices | undefined;
   private notify: NotifyService | undefined;
+  /** Cluster mode (cluster_dir exists): shared definitions, node status, the leader lock. */
+  private cluster: ClusterService | undefined;
+  /** The HTTPS API's certificate fingerprint, published for the other nodes to pin. */
+  private apiFingerprint: string | undefined;
+  /** Requests for other nodes' guests and runs go to their daemons (cluster mode). */
+  private peerClient: HttpsPeerClient | undefined;
   private forced: (() => void) | undefined;
   private readonly forceRequested = new Promise<void>((resolve) => {
     this.forced = resolve;
@@ -92,14 +104,24 @@ export class Daemon {
     });
     try {
       this.lock.acquire();
+      const quorum = quorumCheck(this.client, {
+        ttlMs: Math.min(5000, this.cfg.cluster_refresh * 1000),
+        onChange: (q) => {
+          if (q === false) this.log.warn('cluster quorum lost - no guest is started until it returns (pvecm status)');
+          else if (q === true) this.log.info('cluster is quorate');
+        },
+      });
+      const cluster = clusterModeOn(this.cfg.cluster_dir) ? this.clusterService(s.node, quorum) : undefined;
+      this.cluster = cluster;
+      const sharedDb = cluster?.shared;
       const store = new StateStore(this.cfg.state_dir, {
         logDir: this.cfg.log_dir,
         runsKeep: () => this.cfg.runs_keep,
       });
       await store.start();
-      const exceptions = new ExceptionStore(this.cfg.state_dir);
+      const exceptions = new ExceptionStore(this.cfg.state_dir, undefined, sharedDb);
       await exceptions.start();
-      const plans = new PlanStore(this.cfg.state_dir);
+      const plans = new PlanStore(this.cfg.state_dir, sharedDb);
       await plans.start();
       const backups = new BackupResultStore(this.cfg.state_dir);
       await backups.start();
@@ -118,20 +140,26 @@ export class Daemon {
         plans,
         backups,
         node: s.node,
-        quorum: quorumCheck(this.client, {
-          onChange: (q) => {
-            if (q === false) this.log.warn('cluster quorum lost - no guest is started until it returns (pvecm status)');
-            else if (q === true) this.log.info('cluster is quorate');
-          },
-        }),
+        quorum,
         notify: (n) => notify.send(n),
       };
       this.svc = svc;
       this.engine = new Engine(svc, (line) => this.log.warn(line));
       await this.engine.start((line) => this.log.warn(line));
-      const rolloutStore = new RolloutStore(this.cfg.state_dir);
+      const rolloutStore = new RolloutStore(this.cfg.state_dir, sharedDb);
       await rolloutStore.start();
-      this.rollouts = new RolloutManager(svc, this.engine, rolloutStore, (line) => this.log.warn(line));
+      const clusterRollouts = cluster
+        ? new ClusterRollouts(svc, this.engine, rolloutStore, cluster, this.cfg.cluster_node_wait * 1000, (line) =>
+            this.log.info(line),
+          )
+        : undefined;
+      this.rollouts = new RolloutManager(
+        svc,
+        this.engine,
+        rolloutStore,
+        (line) => this.log.warn(line),
+        clusterRollouts,
+      );
       await this.rollouts.start();
       this.schedules = new ScheduleService(
         this.cfg.state_dir,
@@ -141,8 +169,21 @@ export class Daemon {
         plans,
         svc.notify,
         s.node,
+        sharedDb,
       );
       await this.schedules.start();
+      if (cluster) {
+        const schedules = this.schedules;
+        cluster.onTick(async () => {
+          await exceptions.refresh();
+          await plans.refresh();
+          await schedules.refresh();
+          await clusterRollouts?.tick();
+        });
+        // the leader alone fires schedules: once per occurrence for the whole cluster
+        cluster.onLeader(() => schedules.arm());
+        cluster.onFollower(() => schedules.disarm());
+      }
       this.audit = new AuditLog(this.cfg.log_dir, {
         maxBytes: this.cfg.audit_max_mb * 1024 * 1024,
         keep: this.cfg.audit_keep,
@@ -152,6 +193,8 @@ export class Daemon {
       this.server = await listenOnSocket(
         createApp(this.engine, svc, VERSION, {
           ...shared,
+          // root on the socket: the daemon's own API token speaks for it on the other nodes
+          ...this.clusterRouting(() => ({ kind: 'daemon', token: s.token, onBehalfOf: 'root@pam' })),
           rollouts: this.rollouts,
           schedules: { service: this.schedules },
           notifications: { service: this.notify },
@@ -171,10 +214,55 @@ export class Daemon {
     this.startWatchdog();
     void this.checkApi();
     void this.engine.maintenance.kick();
-    // after READY: a catch-up (a run missed while down, its window still open) may fire at once
-    this.schedules?.arm();
+    // after READY: a catch-up (a run missed while down, its window still open) may fire at once;
+    // in a cluster only on the leader, once this node holds the lock
+    if (this.cluster) await this.cluster.start();
+    else this.schedules?.arm();
     this.rebootWindow = new RebootWindow(this.svc!, this.engine, (line) => this.log.info(line));
     this.rebootWindow.start();
+  }
+
+  /** The API's view of the cluster (cluster mode): the other nodes and how to forward to them. */
+  private clusterRouting(auth: ClusterRouting['forwardAuth']): { cluster?: ClusterRouting } {
+    const cluster = this.cluster;
+    if (!cluster) return {};
+    this.peerClient ??= new HttpsPeerClient({ node: cluster.node, timeoutMs: this.cfg.api_timeout * 1000 });
+    return {
+      cluster: { node: cluster.node, peers: () => cluster.peers(), forwardAuth: auth, client: this.peerClient },
+    };
+  }
+
+  /** The cluster side of this node's daemon (cluster mode). */
+  private clusterService(node: string, quorum: () => Promise<boolean | undefined>): ClusterService {
+    let members: { at: number; list: Promise<{ node: string; ip?: string }[] | undefined> } | undefined;
+    return new ClusterService({
+      clusterDir: this.cfg.cluster_dir,
+      node,
+      version: VERSION,
+      runDir: this.cfg.state_dir,
+      refreshSeconds: this.cfg.cluster_refresh,
+      expirySeconds: this.cfg.cluster_lock_expiry,
+      quorum,
+      // the nodes and their addresses, asked at most every refresh interval
+      members: () => {
+        if (!members || Date.now() - members.at > this.cfg.cluster_refresh * 1000) {
+          const list = this.client!.get<{ type?: string; name?: string; ip?: string }[]>('/cluster/status').then(
+            (entries) =>
+              entries.flatMap((e) =>
+                e.type === 'node' && e.name ? [{ node: e.name, ...(e.ip ? { ip: e.ip } : {}) }] : [],
+              ),
+            () => undefined,
+          );
+          members = { at: Date.now(), list };
+        }
+        return members.list;
+      },
+      api: () => ({
+        port: this.https ? this.cfg.api_port : 0,
+        ...(this.apiFingerprint ? { fingerprint: this.apiFingerprint } : {}),
+      }),
+      log: this.log,
+    });
   }
 
   /**
@@ -198,6 +286,17 @@ export class Daemon {
     const app = createApp(this.engine!, svc, VERSION, {
       ...shared,
       access: httpsAccess(() => this.pveMajor),
+      // the caller's own credentials go to the other nodes: Proxmox privileges decide there too
+      ...this.clusterRouting((req) => ({
+        kind: 'caller',
+        headers: {
+          ...(req.headers.cookie ? { cookie: req.headers.cookie } : {}),
+          ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+          ...(typeof req.headers.csrfpreventiontoken === 'string'
+            ? { csrfpreventiontoken: req.headers.csrfpreventiontoken }
+            : {}),
+        },
+      })),
       front: [
         securityHeaders,
         cors(() => allowedOrigins(this.nodes, cfg.api_origins)),
@@ -220,6 +319,11 @@ export class Daemon {
     });
     try {
       this.https = await listenHttps(app, cfg);
+      try {
+        this.apiFingerprint = new X509Certificate(readFileSync(certificatePaths(cfg).cert)).fingerprint256;
+      } catch {
+        // the other nodes cannot pin it; they refuse to forward here and say so
+      }
       this.log.info(`HTTPS API on port ${cfg.api_port} (Proxmox tickets and API tokens)`);
     } catch (err) {
       this.log.error(`HTTPS API not served - ${errorMessage(err)}`);
@@ -289,6 +393,8 @@ export class Daemon {
       }
       await Promise.race([engine.maintenance.idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
     }
+    // after the guests' last steps were recorded: the lock goes to another node at once
+    await this.cluster?.stop();
     for (const server of [this.server, this.https]) {
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       server?.closeAllConnections?.();
@@ -296,6 +402,7 @@ export class Daemon {
     // notifications of the last runs go out before the daemon ends (a webhook retrying gives up)
     await Promise.race([this.notify?.settle(), new Promise((r) => setTimeout(r, 10_000).unref())]);
     await this.permissions?.close();
+    await this.peerClient?.close();
     await this.audit?.flush();
     this.audit?.close();
     await this.client?.close();

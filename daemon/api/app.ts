@@ -5,6 +5,7 @@ import { auditMutations, connectionCaller, registerAuditRoutes } from '../audit/
 import { isPvepatchError, PvepatchError } from '../core/errors.js';
 import { checkAgent, ensureAgent } from '../engine/agent-ops.js';
 import type { Authorize, Engine } from '../engine/engine.js';
+import { unreachableRow } from '../engine/fleet.js';
 import { mapLimit } from '../engine/pool.js';
 import { pendingReboots } from '../engine/reboot-window.js';
 import { resolveTargets } from '../engine/targets.js';
@@ -12,6 +13,7 @@ import type { EngineServices, Target } from '../engine/types.js';
 import { RequestHistogram, registerMetricsRoute, requestTimer } from '../metrics/metrics.js';
 import type { RolloutManager } from '../rollouts/manager.js';
 import { registerBackupRoutes } from './backups.js';
+import { type ClusterRouting, clusterHooks } from './cluster-routes.js';
 import { streamEvents } from './events-stream.js';
 import { registerExceptionRoutes } from './exceptions.js';
 import { HTTP_STATUS } from './http-status.js';
@@ -100,6 +102,8 @@ export interface AppOptions {
   rollouts?: RolloutManager;
   /** GET/PUT /settings with this listener's guards (the daemon's config; absent: no such routes). */
   settings?: SettingsRoutes;
+  /** The other nodes' daemons (absent: a single node, everything is served here). */
+  cluster?: ClusterRouting;
 }
 
 /** The daemon's REST API (the same routes on the unix socket and over HTTPS). Answers are `{data}` or `{error}`. */
@@ -119,6 +123,7 @@ export function createApp(
   for (const h of opts.front ?? []) app.use(h);
   app.use(express.json({ limit: '64kb' }));
   const r = express.Router();
+  const cluster = opts.cluster ? clusterHooks({ cluster: opts.cluster, engine, svc, access }) : undefined;
   if (opts.nodeWide) r.use(['/audit', '/metrics'], opts.nodeWide);
   if (opts.audit) registerAuditRoutes(r, opts.audit);
   if (opts.settings) registerSettingsRoutes(r, opts.settings);
@@ -139,20 +144,34 @@ export function createApp(
   r.get('/version', (_req, res) => {
     res.json({ data: { version, api: API_VERSION, node: svc.node } });
   });
+  const guestRow = (t: Target) => ({ ...t.guest, transport: t.transport, skip_reason: t.skip_reason });
   r.get('/guests', async (req, res) => {
     const selector = Selector.parse([].concat((req.query.selector as never) ?? 'all'));
-    const targets = await access.visible(req, res, await resolveTargets(svc, selector));
-    res.json({ data: targets.map((t) => ({ ...t.guest, transport: t.transport, skip_reason: t.skip_reason })) });
+    const local = async (sel: string[]) =>
+      (await access.visible(req, res, await resolveTargets(svc, sel))).map(guestRow);
+    const data = cluster
+      ? await cluster.rows(req, res, selector, {
+          path: '/guests',
+          local,
+          down: (t, reason) => ({ ...guestRow(t), transport: null, skip_reason: reason, unreachable: reason }),
+        })
+      : await local(selector);
+    res.json({ data });
   });
   // the overview a page polls: one answer per caller and selector serves a second of requests
   const fleetAnswers = new Map<string, { at: number; body: string }>();
   r.get('/fleet', async (req, res) => {
     const selector = Selector.parse([].concat((req.query.selector as never) ?? 'all'));
-    const key = `${access.caller(req, res).user}\n${selector.join(' ')}\n${engine.plans.version}:${svc.store.runs.version}`;
+    // a forwarded request is answered from this node's guests only: another answer than a direct one's
+    const scope = cluster?.forwarded(req) === false ? 'cluster' : 'node';
+    const key = `${access.caller(req, res).user}\n${scope}\n${selector.join(' ')}\n${engine.plans.version}:${svc.store.runs.version}`;
     const now = Date.now();
     let hit = fleetAnswers.get(key);
     if (!hit || now - hit.at >= FLEET_ANSWER_MS) {
-      const rows = await engine.fleet(selector, (t) => access.visible(req, res, t));
+      const local = (sel: string[]) => engine.fleet(sel, (t) => access.visible(req, res, t));
+      const rows = cluster
+        ? await cluster.rows(req, res, selector, { path: '/fleet', local, down: unreachableRow })
+        : await local(selector);
       const data = opts.schedules ? withNextSchedule(rows, opts.schedules.service.list()) : rows;
       hit = { at: now, body: JSON.stringify({ data }) };
       if (fleetAnswers.size >= 100) fleetAnswers.clear(); // stale versions and many callers
@@ -167,10 +186,12 @@ export function createApp(
   });
   r.post('/plan', async (req, res) => {
     const body = PlanBody.parse(req.body ?? {});
+    if (await cluster?.plan(req, res, body)) return;
     res.json({ data: await engine.plan(body, access.authorize(req, res, 'plan')) });
   });
   r.post('/runs', async (req, res) => {
     const body = PlanBody.parse(req.body ?? {});
+    if (await cluster?.run(req, res, body)) return;
     res
       .status(202)
       .json({ data: await engine.startRun(body, access.caller(req, res), access.authorize(req, res, 'run')) });
@@ -214,6 +235,7 @@ export function createApp(
     const { total, rows } = engine.listRuns(q.start, q.limit);
     res.json({ data: rows, total });
   });
+  cluster?.registerRunRoutes(r);
   r.get('/runs/:id', (req, res) => {
     const run = engine.getRun(req.params.id!);
     if (!run) throw new PvepatchError('not-found', `no run '${req.params.id}' - see 'pvepatch runs'`);

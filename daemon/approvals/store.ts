@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Low } from 'lowdb';
+import type { Low } from 'lowdb';
 import { z } from 'zod';
+import { openDb, type SharedDbOptions, SharedLow } from '../cluster/shared-db.js';
 import { PvepatchError } from '../core/errors.js';
 import type { GuestPlan } from '../engine/types.js';
 import { readChecked } from '../store/checked-read.js';
@@ -33,12 +34,26 @@ export class PlanStore {
   readonly path: string;
   private readonly db: Low<PlansFile>;
 
-  constructor(stateDir: string) {
-    this.path = join(stateDir, 'plans.json');
-    this.db = new Low<PlansFile>(new DurableJSONFile(this.path), { version: 1, plans: [] });
+  private readonly prepare: () => Promise<void>;
+
+  /** `shared`: cluster mode, the file lives in `<cluster_dir>/pvepatch/` and any node may change it. */
+  constructor(stateDir: string, shared?: SharedDbOptions) {
+    const o = openDb<PlansFile>(
+      join(stateDir, 'plans.json'),
+      { version: 1, plans: [] },
+      shared,
+      (p) => new DurableJSONFile(p),
+    );
+    ({ db: this.db, path: this.path, prepare: this.prepare } = o);
+  }
+
+  /** Another node's change, read in (cluster mode; false when nothing changed or not shared). */
+  async refresh(): Promise<boolean> {
+    return this.db instanceof SharedLow ? this.db.refresh() : false;
   }
 
   async start(): Promise<void> {
+    await this.prepare();
     await readChecked(this.db as Low<unknown>, this.path, FileShape, 'move it aside');
   }
 
@@ -106,12 +121,13 @@ export class PlanStore {
         'forbidden',
         `permission denied - plan '${id}' must be approved by someone else than its author ${user}`,
       );
-    await this.db.update(() => {
-      p.state = 'approved';
-      p.approved_by = user;
-      p.approved_at = new Date().toISOString();
+    const approved_at = new Date().toISOString();
+    // on the plan as stored now (in cluster mode another node may have changed the file)
+    await this.db.update((d) => {
+      const x = d.plans.find((y) => y.id === id);
+      if (x) Object.assign(x, { state: 'approved', approved_by: user, approved_at });
     });
-    return p;
+    return this.get(id);
   }
 
   /** The newest approved plan a schedule saved that no run has installed yet. */
@@ -120,9 +136,9 @@ export class PlanStore {
   }
 
   async usedBy(id: string, runId: string): Promise<void> {
-    const p = this.get(id);
-    await this.db.update(() => {
-      p.runs.push(runId);
+    this.get(id);
+    await this.db.update((d) => {
+      d.plans.find((x) => x.id === id)?.runs.push(runId);
     });
   }
 

@@ -23,6 +23,20 @@ export const ConfigSchema = z.strictObject({
   state_dir: z.string().default('/var/lib/pvepatch'),
   log_dir: z.string().default('/var/log/pvepatch'),
   socket: z.string().default('/run/pvepatch/api.sock'),
+  /**
+   * The cluster filesystem (pmxcfs) pvepatch shares its definitions, node status and leader lock
+   * in. Cluster mode is on when this directory exists (every PVE node has /etc/pve; a PBS host has not).
+   */
+  cluster_dir: z.string().default('/etc/pve'),
+  /** Seconds between leader-lock refreshes, node-status heartbeats and quorum checks (HA manager: 10). */
+  cluster_refresh: z.coerce.number().int().min(1).max(30).default(10),
+  /**
+   * The lifetime of a pmxcfs lock without refresh (pmxcfs hard-codes 120 s); a node's status older
+   * than this counts as a node without a running daemon. Shorter only against a test's shared directory.
+   */
+  cluster_lock_expiry: z.coerce.number().int().min(2).max(120).default(120),
+  /** Seconds a rollout waits for a node without a running pvepatch daemon before refusing its guests. */
+  cluster_node_wait: seconds(600, 86_400),
   /** Guests upgraded at once (guest CPU work); planning runs ahead with the same width. */
   concurrency: z.coerce.number().int().min(1).max(64).default(2),
   /** Snapshots taken at once (storage work), separately from the upgrades. */
@@ -189,6 +203,7 @@ export const FILE_ONLY_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>([
   'notify_file',
   'pbs_url',
   'pbs_fingerprint',
+  'cluster_dir',
 ]);
 
 /** Keys whose value is bound when the daemon starts (files, listeners, the API client): a change needs a restart. */
@@ -211,6 +226,9 @@ export const RESTART_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>([
   'audit_max_mb',
   'audit_keep',
   'recovery_retry',
+  'cluster_dir',
+  'cluster_refresh',
+  'cluster_lock_expiry',
 ]);
 
 /** The environment variable that overrides a key (and wins over the file). */

@@ -31,6 +31,8 @@ export interface FleetRow {
   plan_age_s: number | null;
   last_run: { id: string; outcome: string; ended_at: string | null } | null;
   reboot: RebootStatus | null;
+  /** Set when the guest's node has no reachable pvepatch daemon (cluster): why; its plan and runs are unknown. */
+  unreachable?: string;
 }
 
 /** Plans kept per guest; bounded by the cluster's guest count. */
@@ -92,4 +94,34 @@ export function fleetRows(
       reboot: runs.rebootOf(g.vmid),
     };
   });
+}
+
+/**
+ * The row of a guest on a node whose pvepatch daemon cannot be asked: what the cluster inventory
+ * says of it, nothing of plans or runs (they are that daemon's), and why.
+ */
+export function unreachableRow({ guest: g }: Target, reason: string): FleetRow {
+  return {
+    vmid: g.vmid,
+    name: g.name,
+    node: g.node,
+    type: g.type,
+    status: g.status,
+    tags: g.tags,
+    pool: g.pool ?? null,
+    transport: null,
+    skip_reason: reason,
+    driver: null,
+    os: null,
+    updates_available: null,
+    security_updates: null,
+    packages: [],
+    held: [],
+    excepted: [],
+    planned_at: null,
+    plan_age_s: null,
+    last_run: null,
+    reboot: null,
+    unreachable: reason,
+  };
 }

@@ -16,6 +16,8 @@ export async function resolveTargets(
   selector: string[],
   req: Pick<PlanRequest, 'reboot' | 'on_failure'> = {},
   inventory: (client: EngineServices['client']) => Promise<Guest[]> = listGuests,
+  /** Cluster mode: judge each guest as its own node's daemon would (a rollout hands it to that node). */
+  opts: { anyNode?: boolean } = {},
 ): Promise<Target[]> {
   const sel = parseSelector(selector);
   const file = loadPolicy(svc.config.policy_file);
@@ -34,7 +36,8 @@ export async function resolveTargets(
     if (guest.status !== 'running')
       return { ...base, transport: null, skip_reason: `guest is ${guest.status} (only running guests are patched)` };
     const ssh = sshOf(policy);
-    const env = { config: svc.config, node: svc.node, client: svc.client, ...(ssh ? { ssh } : {}) };
+    const node = opts.anyNode ? guest.node : svc.node;
+    const env = { config: svc.config, node, client: svc.client, ...(ssh ? { ssh } : {}) };
     const t = transportFor(guest, env, policy.transport);
     if ('skip' in t) return { ...base, transport: null, skip_reason: t.skip };
     return { ...base, transport: t.name, skip_reason: null };

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Low } from 'lowdb';
+import type { Low } from 'lowdb';
 import { z } from 'zod';
+import { openDb, type SharedDbOptions, SharedLow } from '../cluster/shared-db.js';
 import { PvepatchError } from '../core/errors.js';
 import { readChecked } from '../store/checked-read.js';
 import { DurableJSONFile } from '../store/durable-json-file.js';
@@ -44,14 +45,28 @@ export class ExceptionStore {
   private readonly db: Low<ExceptionsFile>;
   private readonly now: () => Date;
 
-  constructor(stateDir: string, now: () => Date = () => new Date()) {
-    this.path = join(stateDir, 'exceptions.json');
-    this.db = new Low<ExceptionsFile>(new DurableJSONFile(this.path), { version: 1, exceptions: [] });
+  private readonly prepare: () => Promise<void>;
+
+  /** `shared`: cluster mode, the file lives in `<cluster_dir>/pvepatch/` and any node may change it. */
+  constructor(stateDir: string, now: () => Date = () => new Date(), shared?: SharedDbOptions) {
+    const o = openDb<ExceptionsFile>(
+      join(stateDir, 'exceptions.json'),
+      { version: 1, exceptions: [] },
+      shared,
+      (p) => new DurableJSONFile(p),
+    );
+    ({ db: this.db, path: this.path, prepare: this.prepare } = o);
     this.now = now;
+  }
+
+  /** Another node's change, read in (cluster mode; false when nothing changed or not shared). */
+  async refresh(): Promise<boolean> {
+    return this.db instanceof SharedLow ? this.db.refresh() : false;
   }
 
   /** Reads and checks the file; a damaged one stops the daemon with what to do, never silently emptied. */
   async start(): Promise<void> {
+    await this.prepare();
     await readChecked(
       this.db as Low<unknown>,
       this.path,

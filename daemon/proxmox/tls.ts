@@ -31,7 +31,11 @@ export function certificateFingerprint(der: Buffer): string {
  * host-name verification against that CA only) or a pinned certificate fingerprint (the way
  * Proxmox's own clients pin a node certificate). Verification is never switched off globally.
  */
-export function createDispatcher(trust: TlsTrust, timeoutMs: number): Agent {
+export function createDispatcher(
+  trust: TlsTrust,
+  timeoutMs: number,
+  opts: { /** What a fingerprint mismatch tells the admin to check. */ mismatchHint?: string } = {},
+): Agent {
   // one TLS handshake for a run's many short requests (task polls): idle connections stay open 30 s
   const timeouts = {
     headersTimeout: timeoutMs,
@@ -41,7 +45,10 @@ export function createDispatcher(trust: TlsTrust, timeoutMs: number): Agent {
     keepAliveMaxTimeout: 60_000,
   };
   if (trust.fingerprint)
-    return new Agent({ ...timeouts, connect: pinnedConnector(normaliseFingerprint(trust.fingerprint)) });
+    return new Agent({
+      ...timeouts,
+      connect: pinnedConnector(normaliseFingerprint(trust.fingerprint), opts.mismatchHint ?? 'check pve_fingerprint'),
+    });
   if (trust.caPem) {
     new X509Certificate(trust.caPem); // fails early on a file that is not a certificate
     return new Agent({ ...timeouts, connect: { ca: trust.caPem } });
@@ -57,7 +64,7 @@ export function createDispatcher(trust: TlsTrust, timeoutMs: number): Agent {
  * the chain to the certificate itself: the socket is refused before any byte of the request is
  * sent unless the peer certificate's SHA-256 equals the pin.
  */
-function pinnedConnector(pin: string): buildConnector.connector {
+function pinnedConnector(pin: string, hint: string): buildConnector.connector {
   // no session resumption: a resumed TLS 1.3 session carries no peer certificate to check
   const connect = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0 });
   return (options, callback) => {
@@ -70,7 +77,7 @@ function pinnedConnector(pin: string): buildConnector.connector {
         tls.destroy();
         const e = new PvepatchError(
           'tls-failed',
-          `TLS certificate fingerprint mismatch - server presented ${actual}, expected ${pin}; check pve_fingerprint`,
+          `TLS certificate fingerprint mismatch - server presented ${actual}, expected ${pin}; ${hint}`,
         );
         return callback(e, null);
       }

@@ -18,7 +18,7 @@ export function groupGuests(
   return list.map(({ g }, i) => {
     const group =
       o.canary > 0 ? (i < o.canary ? 0 : 1 + Math.floor((i - o.canary) / o.batch)) : Math.floor(i / o.batch);
-    return { vmid: g.vmid, name: g.name, group };
+    return { vmid: g.vmid, name: g.name, group, node: g.node };
   });
 }
 

@@ -2,29 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { errorMessage, PvepatchError } from '../core/errors.js';
 import { assertPackageNames } from '../core/validate.js';
 import type { Authorize, Engine, RunMeta } from '../engine/engine.js';
-import type { RolloutView } from '../engine/events.js';
 import { resolveTargets } from '../engine/targets.js';
 import type { EngineServices } from '../engine/types.js';
 import { rolloutHaltedNotification } from '../notify/from-engine.js';
 import { listGuests } from '../proxmox/inventory.js';
 import { parseSelector, selectInOrder } from '../proxmox/selectors.js';
+import { type ClusterRollouts, NO_QUORUM, rolloutView as view } from './cluster.js';
 import { failures, groupGuests } from './groups.js';
 import type { RolloutStore } from './store.js';
 import { isDone, type Rollout, type RolloutOptions } from './types.js';
 
 /** How often a rollout waiting for quorum looks again. */
 const QUORUM_RETRY_MS = 2000;
-/** What the gate stage's refusal says when the cluster has no quorum. */
-const NO_QUORUM = 'the cluster has no quorum';
-
-const view = (r: Rollout): RolloutView => ({
-  id: r.id,
-  state: r.state,
-  group: r.group,
-  groups: r.groups,
-  runs: [...r.runs],
-  ...(r.note ? { note: r.note } : {}),
-});
 
 /**
  * Drives rollouts: one run per group (the canary group first), each started when the one before
@@ -41,10 +30,19 @@ export class RolloutManager {
     private readonly engine: Engine,
     readonly store: RolloutStore,
     private readonly log: (line: string) => void = () => {},
+    /** Cluster mode: the leader drives rollouts from the shared file and every node executes its part. */
+    private readonly cluster?: ClusterRollouts,
   ) {}
 
-  /** Rollouts left running by a stopped daemon are paused where they stopped (local, before READY). */
+  /**
+   * Rollouts left running by a stopped daemon are paused where they stopped (local, before READY).
+   * In cluster mode they go on: the leader (this node again, or another) continues them.
+   */
   async start(): Promise<void> {
+    if (this.cluster) {
+      await this.cluster.start();
+      return;
+    }
     for (const r of this.store.list().filter((x) => x.state === 'running')) {
       this.settleFromRuns(r);
       r.state = 'paused';
@@ -60,7 +58,7 @@ export class RolloutManager {
     const sel = parseSelector(opts.selector);
     const ordered = selectInOrder(sel, await listGuests(this.svc.client));
     // the caller's say now (privileges, skip reasons); each group's run checks its guests again
-    let resolved = await resolveTargets(this.svc, opts.selector, opts);
+    let resolved = await resolveTargets(this.svc, opts.selector, opts, listGuests, { anyNode: !!this.cluster });
     if (opts.plan) {
       const saved = this.engine.approvedPlan(opts.plan);
       const inPlan = new Set(saved.guests.map((g) => g.vmid));
@@ -99,6 +97,7 @@ export class RolloutManager {
       created_by: meta.user,
       created_at: now,
       updated_at: now,
+      ...(this.cluster ? { meta: { trigger: meta.trigger, user: meta.user } } : {}),
     };
     await this.store.save(r);
     this.engine.events.emit(r.id, {
@@ -106,12 +105,13 @@ export class RolloutManager {
       rollout: view(r),
       what: `started: ${grouped.length} guests in ${r.groups} groups`,
     });
-    this.drive(r.id, meta);
+    if (!this.cluster) this.drive(r.id, meta);
     return structuredClone(r);
   }
 
   /** The rollout's current group finishes; the next does not start. */
   async pause(id: string, user: string): Promise<Rollout> {
+    if (this.cluster) return this.ask(id, 'pause', user);
     const r = this.store.get(id);
     if (r.state !== 'running')
       throw new PvepatchError('input-invalid', `unable to pause rollout '${id}' - it is ${r.state}`);
@@ -125,6 +125,18 @@ export class RolloutManager {
   }
 
   async resume(id: string, meta: RunMeta): Promise<Rollout> {
+    if (this.cluster) {
+      const r = await this.store.update(id, (r) => {
+        if (r.state !== 'paused')
+          throw new PvepatchError('input-invalid', `unable to resume rollout '${id}' - it is ${r.state}`);
+        r.state = 'running';
+        delete r.note;
+        delete r.request;
+        delete r.options.not_after;
+      });
+      this.log(`rollout ${id} resumed by ${meta.user}`);
+      return r;
+    }
     const r = this.store.get(id);
     if (r.state !== 'paused')
       throw new PvepatchError('input-invalid', `unable to resume rollout '${id}' - it is ${r.state}`);
@@ -142,6 +154,7 @@ export class RolloutManager {
 
   /** Cancels the group's run (guests in flight finish their stage) and starts no other. */
   async cancel(id: string, user: string): Promise<Rollout> {
+    if (this.cluster) return this.ask(id, 'cancel', user);
     const r = this.store.get(id);
     if (r.state !== 'running' && r.state !== 'paused')
       throw new PvepatchError('input-invalid', `unable to cancel rollout '${id}' - it is ${r.state}`);
@@ -159,6 +172,26 @@ export class RolloutManager {
 
   get(id: string): Rollout {
     return this.store.get(id);
+  }
+
+  /**
+   * Cluster mode: a pause or cancel is written into the shared rollout and carried out by the
+   * leader at its next step (the group running finishes; a cancel also cancels the nodes' runs). A
+   * paused rollout is cancelled at once.
+   */
+  private async ask(id: string, kind: 'pause' | 'cancel', user: string): Promise<Rollout> {
+    return this.store.update(id, (r) => {
+      const ok = r.state === 'running' || (kind === 'cancel' && r.state === 'paused');
+      if (!ok) throw new PvepatchError('input-invalid', `unable to ${kind} rollout '${id}' - it is ${r.state}`);
+      if (r.state === 'paused') {
+        r.state = 'cancelled';
+        r.note = `cancelled by ${user}`;
+        r.ended_at = new Date().toISOString();
+        return;
+      }
+      r.request = { kind, user, at: new Date().toISOString() };
+      r.note = `${kind} requested by ${user}: group ${r.group + 1} finishes first`;
+    });
   }
 
   private drive(id: string, meta: RunMeta): void {

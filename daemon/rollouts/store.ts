@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { Low } from 'lowdb';
+import type { Low } from 'lowdb';
 import { z } from 'zod';
+import { openDb, type SharedDbOptions, SharedLow } from '../cluster/shared-db.js';
 import { PvepatchError } from '../core/errors.js';
 import { readChecked } from '../store/checked-read.js';
 import { DurableJSONFile } from '../store/durable-json-file.js';
@@ -32,12 +33,31 @@ export class RolloutStore {
   readonly path: string;
   private readonly db: Low<RolloutsFile>;
 
-  constructor(stateDir: string) {
-    this.path = join(stateDir, 'rollouts.json');
-    this.db = new Low<RolloutsFile>(new DurableJSONFile(this.path), { version: 1, rollouts: [] });
+  private readonly prepare: () => Promise<void>;
+
+  /** `shared`: cluster mode, the file lives in `<cluster_dir>/pvepatch/` and any node may change it. */
+  constructor(stateDir: string, shared?: SharedDbOptions) {
+    const o = openDb<RolloutsFile>(
+      join(stateDir, 'rollouts.json'),
+      { version: 1, rollouts: [] },
+      shared,
+      (p) => new DurableJSONFile(p),
+    );
+    ({ db: this.db, path: this.path, prepare: this.prepare } = o);
+  }
+
+  /** Whether the file is shared by the cluster's nodes. */
+  get shared(): boolean {
+    return this.db instanceof SharedLow;
+  }
+
+  /** Another node's change, read in (cluster mode; false when nothing changed or not shared). */
+  async refresh(): Promise<boolean> {
+    return this.db instanceof SharedLow ? this.db.refresh() : false;
   }
 
   async start(): Promise<void> {
+    await this.prepare();
     await readChecked(this.db as Low<unknown>, this.path, FileShape, 'move it aside');
   }
 
@@ -51,11 +71,32 @@ export class RolloutStore {
     return r;
   }
 
-  /** Stores the rollout as it is now (the object is the store's own: callers change it, then save). */
+  /**
+   * Changes a rollout as stored now (in cluster mode: as the file is on pmxcfs, under the cluster
+   * lock) and returns it; fn may throw to change nothing.
+   */
+  async update(id: string, fn: (r: Rollout) => void): Promise<Rollout> {
+    let out: Rollout | undefined;
+    await this.db.update((d) => {
+      const r = d.rollouts.find((x) => x.id === id);
+      if (!r) throw new PvepatchError('not-found', `no rollout '${id}' - see 'pvepatch rollout list'`);
+      fn(r);
+      r.updated_at = new Date().toISOString();
+      out = r;
+    });
+    return structuredClone(out!);
+  }
+
+  /**
+   * Stores the rollout as it is now (the object is the store's own: callers change it, then save).
+   * A pause or cancel asked meanwhile on another node (cluster mode) is kept.
+   */
   async save(r: Rollout): Promise<void> {
     r.updated_at = new Date().toISOString();
     await this.db.update((d) => {
       const i = d.rollouts.findIndex((x) => x.id === r.id);
+      const asked = i >= 0 ? d.rollouts[i]!.request : undefined;
+      if (asked && !r.request && r.state === 'running') r.request = asked;
       if (i >= 0) d.rollouts[i] = r;
       else d.rollouts.push(r);
       const finished = d.rollouts.filter((x) => x.state !== 'running' && x.state !== 'paused');

@@ -32,6 +32,12 @@ export interface RolloutGuest {
   outcome?: GuestOutcome;
   reason?: string;
   run_id?: string;
+  /** Cluster mode: the node that hosts it (and patches it). */
+  node?: string;
+  /** Cluster mode: set when the leader hands the guest to its node; raised when it is handed again. */
+  attempt?: number;
+  /** Cluster mode: when it was handed to its node. */
+  assigned_at?: string;
 }
 
 export interface Rollout {
@@ -50,6 +56,10 @@ export interface Rollout {
   /** Why it is paused, halted or cancelled. */
   note?: string;
   halt?: { failures: { vmid: number; outcome: string; reason: string }[] };
+  /** Cluster mode: who started it, for the runs each node starts for it. */
+  meta?: { trigger: 'cli' | 'api' | 'schedule'; user: string };
+  /** Cluster mode: a pause or cancel asked on any node, carried out by the leader. */
+  request?: { kind: 'pause' | 'cancel'; user: string; at: string };
 }
 
 /** A guest counts as failed when its patch, reboot or checks failed (rolled back or not). */

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { Low } from 'lowdb';
+import type { Low } from 'lowdb';
 import { z } from 'zod';
 import type { PlanStore } from '../approvals/store.js';
+import { openDb, type SharedDbOptions, SharedLow } from '../cluster/shared-db.js';
 import { errorMessage, PvepatchError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Engine } from '../engine/engine.js';
@@ -99,20 +100,39 @@ export class ScheduleService {
     private readonly plans?: PlanStore,
     private readonly notify?: (n: Notification | undefined) => void,
     private readonly node = '',
+    shared?: SharedDbOptions,
   ) {
-    this.path = join(stateDir, 'schedules.json');
-    this.db = new Low<SchedulesFile>(new DurableJSONFile(this.path), {
-      version: 1,
-      schedules: [],
-      states: {},
-      reports: {},
-      rollouts: {},
-      awaiting: {},
-    });
+    const o = openDb<SchedulesFile>(
+      join(stateDir, 'schedules.json'),
+      { version: 1, schedules: [], states: {}, reports: {}, rollouts: {}, awaiting: {} },
+      shared,
+      (p) => new DurableJSONFile(p),
+    );
+    ({ db: this.db, path: this.path, prepare: this.prepare } = o);
+  }
+
+  private readonly prepare: () => Promise<void>;
+
+  /**
+   * Cluster mode: another node's change read in; the jobs are armed again when this node runs
+   * them (the leader). True when something changed.
+   */
+  async refresh(): Promise<boolean> {
+    if (!(this.db instanceof SharedLow) || !(await this.db.refresh())) return false;
+    this.rearm();
+    return true;
+  }
+
+  /** Cluster mode, on losing the leader lock: no job fires here until arm() is called again. */
+  disarm(): void {
+    this.active = false;
+    this.scheduler?.stop();
+    this.scheduler = undefined;
   }
 
   /** Reads and checks the file (before the daemon is ready); `arm()` then starts the jobs. */
   async start(): Promise<void> {
+    await this.prepare();
     const file = await readChecked(this.db as Low<unknown>, this.path, FileShape, 'move it aside');
     const defs = z.array(ScheduleDefInput).safeParse(file.schedules);
     if (!defs.success) {
@@ -152,7 +172,7 @@ export class ScheduleService {
     await this.db.update((d) => {
       d.schedules.push(def);
     });
-    this.arm();
+    this.rearm();
     return this.view(def);
   }
 
@@ -164,7 +184,7 @@ export class ScheduleService {
     await this.db.update((d) => {
       d.schedules = d.schedules.map((s) => (s.id === id ? next : s));
     });
-    this.arm();
+    this.rearm();
     return this.view(next);
   }
 
@@ -176,7 +196,7 @@ export class ScheduleService {
       delete d.reports[id];
       delete d.awaiting[id];
     });
-    this.arm();
+    this.rearm();
     return gone;
   }
 
@@ -241,9 +261,18 @@ export class ScheduleService {
     return this.plans.list().some((p) => p.id === planId && p.state === 'saved');
   }
 
-  /** (Re)builds the scheduler from the stored schedules, carrying every schedule's state over. */
+  /** Whether this daemon fires the jobs (always, except on a cluster node that is not the leader). */
+  private active = false;
+
+  /** Starts firing the jobs here (at start; in cluster mode when this node becomes the leader). */
   arm(): void {
-    if (this.stopped) return;
+    this.active = true;
+    this.rearm();
+  }
+
+  /** (Re)builds the scheduler from the stored schedules, carrying every schedule's state over. */
+  private rearm(): void {
+    if (this.stopped || !this.active) return;
     const states = this.scheduler?.states() ?? this.db.data.states;
     this.scheduler?.stop();
     this.scheduler = new Scheduler(this.db.data.schedules, {

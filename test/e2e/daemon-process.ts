@@ -53,7 +53,12 @@ export class DaemonProcess {
     while (!d.log.some((l) => l.includes(' listening on '))) {
       const done = await Promise.race([d.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 50))]);
       if (done) break;
-      if (Date.now() > deadline) throw new Error(`daemon did not start within ${timeoutMs} ms:\n${d.log.join('\n')}`);
+      if (Date.now() > deadline) {
+        // not left running behind the caller's back: nobody else has its handle
+        d.signal('SIGKILL');
+        await d.exited;
+        throw new Error(`daemon did not start within ${timeoutMs} ms:\n${d.log.join('\n')}`);
+      }
     }
     return d;
   }

@@ -15,7 +15,12 @@ import { DaemonProcess } from './daemon-process.js';
 export const TOKEN_ID = 'pvepatch@pve!daemon';
 
 /** The LXC `ostype` Proxmox would record for each lab flavour (a hint; os-release decides). */
-const OSTYPE: Record<string, string> = { debian: 'debian', fedora: 'fedora', opensuse: 'opensuse', arch: 'archlinux' };
+export const OSTYPE: Record<string, string> = {
+  debian: 'debian',
+  fedora: 'fedora',
+  opensuse: 'opensuse',
+  arch: 'archlinux',
+};
 
 export interface CliResult {
   code: number;
@@ -82,7 +87,7 @@ export async function runCli(argv: string[]): Promise<CliResult> {
 }
 
 /** The backends of the lab for its own guests; API-only guests get a plain simulated power cycle. */
-function labBackends(lab: Lab, vmids: Set<number>): { agent: AgentBackend; power: PowerBackend } {
+export function labBackends(lab: Lab, vmids: Set<number>): { agent: AgentBackend; power: PowerBackend } {
   const agent: AgentBackend = {
     exec: (vmid, argv, o) => {
       if (!vmids.has(vmid)) return Promise.reject(new Error(`VM ${vmid} has no lab guest to run it`));
@@ -158,6 +163,8 @@ export async function startEnv(opts: EnvOptions): Promise<Env> {
     // never the host's hooks or notification targets: a test that wants them puts its own there
     hooks_dir: join(dir, 'hooks.d'),
     notify_file: join(dir, 'notifications.conf'),
+    // never the host's /etc/pve (cluster mode is on when cluster_dir exists); cluster tests use cluster-harness.ts
+    cluster_dir: join(dir, 'no-cluster'),
     // the HTTPS API is turned on by the tests that use it (on a free port, with the sim's certificate)
     api_port: '0',
     ...opts.config,

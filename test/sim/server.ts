@@ -1,5 +1,5 @@
 import { createServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, isIP, type Socket } from 'node:net';
 import { SimAccess } from './access.js';
 import { makeCert } from './cert.js';
 import { SimControl } from './control.js';
@@ -44,6 +44,11 @@ export async function startSim(opts: SimOptions): Promise<Sim> {
   state.agentBootDelayMs = opts.agentBootDelayMs ?? 0;
   state.vzdumpDurationMs = opts.vzdumpDurationMs ?? 200;
   state.subscription = opts.subscription ?? 'active';
+  for (const [node, ip] of Object.entries(opts.nodeIps ?? {})) {
+    if (!nodes.includes(node)) throw new Error(`sim: nodeIps names unknown node '${node}'`);
+    if (!isIP(ip)) throw new Error(`sim: nodeIps.${node} is not an IP address: '${ip}'`);
+  }
+  state.nodeIps = { ...opts.nodeIps };
   const access = new SimAccess(opts.tokens, () => {
     const pools = new Map<string, number[]>();
     for (const g of state.guests.values()) if (g.pool) pools.set(g.pool, [...(pools.get(g.pool) ?? []), g.vmid]);

@@ -86,6 +86,8 @@ export class SimState {
   vzdumpDurationMs = 200;
   /** The nodes' subscription (`GET /nodes/{node}/subscription`). */
   subscription: 'active' | 'notfound' = 'active';
+  /** Node addresses given in SimOptions.nodeIps (`/cluster/status` `ip`). */
+  nodeIps: Record<string, string> = {};
   /** Whether the cluster has quorum (`/cluster/status`); without it every write fails as pmxcfs would. */
   quorate = true;
   /** HA resources by sid (`vm:100`, `ct:101`): `resources.cfg` and the CRM's state (ha.ts). */

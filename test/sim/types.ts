@@ -91,6 +91,8 @@ export interface SimToken {
 export interface SimOptions {
   /** Cluster node names; the first is the node the API is reached on (default `['pve1']`). */
   nodes?: string[];
+  /** Each node's `ip` in `/cluster/status` (default `192.0.2.<n>`, n = the node's position + 1). */
+  nodeIps?: Record<string, string>;
   guests: SimGuest[];
   tokens: SimToken[];
   backend?: SnapshotBackend;

@@ -53,7 +53,7 @@ export const clusterStatus: Handler = (ctx) => {
   requirePriv(ctx, '/', ['Sys.Audit']);
   const { nodes, subscription } = ctx.state;
   const level = subscription === 'active' ? 'c' : '';
-  const ip = (i: number) => `192.0.2.${i + 1}`;
+  const ip = (i: number) => ctx.state.nodeIps[nodes[i]!] ?? `192.0.2.${i + 1}`;
   if (nodes.length === 1) {
     return [{ type: 'node', id: `node/${nodes[0]}`, name: nodes[0], ip: ip(0), local: 1, nodeid: 0, online: 1, level }];
   }

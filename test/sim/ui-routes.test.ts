@@ -90,6 +90,10 @@ test('cluster status, log, subscription and a node without Ceph answer as PVE do
     ['cluster', 'node/pve1', 'node/pve2'],
   );
   assert.equal(status[1]!.local, 1);
+  assert.deepEqual(
+    status.slice(1).map((e) => e.ip),
+    ['192.0.2.1', '192.0.2.2'],
+  );
 
   const upid = sim.startTask({ node: 'pve1', type: 'vzdump', id: '101' });
   sim.finishTask(upid, 'OK');
@@ -106,6 +110,20 @@ test('cluster status, log, subscription and a node without Ceph answer as PVE do
   const ceph = await call(sim, 'GET', '/nodes/pve1/ceph/status');
   assert.equal(ceph.status, 500);
   assert.equal(ceph.statusText, 'binary not installed: /usr/bin/ceph-mon');
+});
+
+test('cluster status: node addresses from nodeIps; unknown nodes and non-addresses refused', async (t) => {
+  const { sim } = await simFor(t, { nodeIps: { pve2: '127.0.0.1' } });
+  const status = await data<Array<Record<string, unknown>>>(sim, 'GET', '/cluster/status');
+  assert.deepEqual(
+    status.slice(1).map((e) => [e.name, e.ip]),
+    [
+      ['pve1', '192.0.2.1'],
+      ['pve2', '127.0.0.1'],
+    ],
+  );
+  await assert.rejects(simFor(t, { nodeIps: { pve3: '127.0.0.1' } }), /nodeIps names unknown node 'pve3'/);
+  await assert.rejects(simFor(t, { nodeIps: { pve1: 'pve1.example' } }), /nodeIps.pve1 is not an IP address/);
 });
 
 test('rrddata: 60 one-minute rows, oldest first; lxc interfaces; VM agent interfaces; apt repositories', async (t) => {
