@@ -16,6 +16,7 @@ import { BackupResultStore } from './backups/store.js';
 import { HttpsPeerClient } from './cluster/peer-client.js';
 import { quorumCheck } from './cluster/quorum-check.js';
 import { ClusterService, clusterModeOn } from './cluster/service.js';
+import type { ClusterView } from './cluster/types.js';
 import { daemonSettings, type LoadOptions } from './config/load.js';
 import { type Config, RESTART_KEYS } from './config/schema.js';
 import { ConfigSettings } from './config/settings.js';
@@ -195,6 +196,7 @@ export class Daemon {
           ...shared,
           // root on the socket: the daemon's own API token speaks for it on the other nodes
           ...this.clusterRouting(() => ({ kind: 'daemon', token: s.token, onBehalfOf: 'root@pam' })),
+          clusterView: () => this.clusterView(s.node),
           rollouts: this.rollouts,
           schedules: { service: this.schedules },
           notifications: { service: this.notify },
@@ -220,6 +222,12 @@ export class Daemon {
     else this.schedules?.arm();
     this.rebootWindow = new RebootWindow(this.svc!, this.engine, (line) => this.log.info(line));
     this.rebootWindow.start();
+  }
+
+  /** GET /cluster: the cluster service's view, or a standalone node's. */
+  private clusterView(node: string): Promise<ClusterView> {
+    if (this.cluster) return this.cluster.view();
+    return Promise.resolve({ mode: 'standalone', node, cluster_dir: this.cfg.cluster_dir });
   }
 
   /** The API's view of the cluster (cluster mode): the other nodes and how to forward to them. */
@@ -286,6 +294,7 @@ export class Daemon {
     const app = createApp(this.engine!, svc, VERSION, {
       ...shared,
       access: httpsAccess(() => this.pveMajor),
+      clusterView: () => this.clusterView(svc.node),
       // the caller's own credentials go to the other nodes: Proxmox privileges decide there too
       ...this.clusterRouting((req) => ({
         kind: 'caller',

@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { z } from 'zod';
 import type { AuditLog } from '../audit/audit-log.js';
 import { auditMutations, connectionCaller, registerAuditRoutes } from '../audit/middleware.js';
+import type { ClusterView } from '../cluster/types.js';
 import { isPvepatchError, PvepatchError } from '../core/errors.js';
 import { checkAgent, ensureAgent } from '../engine/agent-ops.js';
 import type { Authorize, Engine } from '../engine/engine.js';
@@ -104,6 +105,8 @@ export interface AppOptions {
   settings?: SettingsRoutes;
   /** The other nodes' daemons (absent: a single node, everything is served here). */
   cluster?: ClusterRouting;
+  /** GET /cluster: this node's view of the cluster (leader, quorum, which nodes run a daemon). */
+  clusterView?: () => Promise<ClusterView>;
 }
 
 /** The daemon's REST API (the same routes on the unix socket and over HTTPS). Answers are `{data}` or `{error}`. */
@@ -128,6 +131,8 @@ export function createApp(
   if (opts.audit) registerAuditRoutes(r, opts.audit);
   if (opts.settings) registerSettingsRoutes(r, opts.settings);
   registerPermissionRoutes(r, svc, access);
+  const clusterView = opts.clusterView;
+  if (clusterView) r.get('/cluster', async (_req, res) => void res.json({ data: await clusterView() }));
   if (svc.exceptions) registerExceptionRoutes(r, svc.exceptions, access);
   if (svc.backups) registerBackupRoutes(r, svc.backups, access);
   if (svc.plans) registerPlanRoutes(r, { engine, svc, plans: svc.plans, access });

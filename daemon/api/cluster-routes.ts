@@ -12,9 +12,9 @@ import type { ForwardAuth, Peer } from '../cluster/types.js';
 import { errorMessage, PvepatchError } from '../core/errors.js';
 import { parseRunId } from '../core/run-id.js';
 import type { Engine } from '../engine/engine.js';
+import { emptyPlan } from '../engine/plan.js';
 import { resolveTargets } from '../engine/targets.js';
 import type { EngineServices, GuestPlan, PlanRequest, Target } from '../engine/types.js';
-import { explainPolicy } from '../policy/resolve.js';
 import { type Guest, listGuests } from '../proxmox/inventory.js';
 import { parseSelector, selectInOrder } from '../proxmox/selectors.js';
 import type { Access } from './app.js';
@@ -333,28 +333,6 @@ function dedupe<R extends { vmid: number }>(rows: R[]): R[] {
 
 /** The plan entry of a guest whose node's daemon could not make its plan. */
 function unreachablePlan(svc: EngineServices, t: Target, body: PlanRequest, reason: string): PlanEntry {
-  const g = t.guest;
-  return {
-    vmid: g.vmid,
-    name: g.name,
-    node: g.node,
-    type: g.type,
-    status: g.status,
-    transport: null,
-    driver: null,
-    os: null,
-    updates_available: 0,
-    security_updates: 0,
-    packages: [],
-    exclusions: [],
-    excepted: [],
-    dry_run: body.dry_run ?? false,
-    security_only: body.security_only ?? false,
-    protection: svc.config.protection,
-    reboot: t.policy.reboot,
-    on_failure: t.policy.onFailure,
-    policy_sources: explainPolicy(t.policy),
-    skip_reason: reason,
-    unreachable: reason,
-  };
+  const opts = { dryRun: body.dry_run ?? false, securityOnly: body.security_only ?? false };
+  return { ...emptyPlan(svc, { ...t, transport: null, skip_reason: reason }, opts), unreachable: reason };
 }

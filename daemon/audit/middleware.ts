@@ -30,7 +30,24 @@ export function connectionCaller(req: Request, res: Response): AuditCaller {
     (typeof res.locals.user === 'string' && res.locals.user) ||
     undefined;
   if (!addr) return { user: user ?? 'root@pam', via: 'socket', source: 'unix' };
-  return { user: user ?? 'unauthenticated', via: 'https', source: addr };
+  const fwd = forwardedNote(req);
+  return { user: user ?? 'unauthenticated', via: 'https', source: fwd ? `${addr} (${fwd})` : addr };
+}
+
+/** A header value as a short, plain word for the log (any caller can set it: attribution only). */
+const plainWord = (v: unknown): string =>
+  typeof v === 'string' ? v.slice(0, 64).replace(/[^A-Za-z0-9@.!_-]/g, '?') : '';
+
+/**
+ * Another node's daemon forwarded the request (cluster mode): which node, and for whom when it
+ * forwarded with its own token for root on its socket. The user audited stays the one Proxmox
+ * authenticated.
+ */
+function forwardedNote(req: Request): string | undefined {
+  const by = plainWord(req.headers['x-pvepatch-forwarded-by']);
+  if (!by) return undefined;
+  const behalf = plainWord(req.headers['x-pvepatch-on-behalf']);
+  return `forwarded by node ${by}${behalf ? ` for ${behalf}` : ''}`;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

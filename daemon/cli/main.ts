@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { addBackupHookCommands } from '../backup-hooks/cli.js';
+import type { ClusterView } from '../cluster/types.js';
 import { loadConfig } from '../config/load.js';
 import { errorMessage, isPvepatchError, PvepatchError } from '../core/errors.js';
 import { escapeControls } from '../core/escape.js';
@@ -27,7 +28,7 @@ import { addRolloutCommand, rolloutFollower } from './rollouts.js';
 import { SAVED_PLAN_VERBS, savedPlanCommand } from './saved-plans.js';
 import { addScheduleCommand } from './schedules.js';
 import { addSettingsCommand } from './settings.js';
-import { agentText, fleetText, guestsText, planText, rebootsText, reportText, runsText } from './views.js';
+import { agentText, clusterText, fleetText, guestsText, planText, rebootsText, reportText, runsText } from './views.js';
 
 interface RunOptions {
   all?: boolean;
@@ -138,6 +139,13 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         selector: sel.length ? sel : ['all'],
       });
       print(rows, () => guestsText(rows));
+    });
+  program
+    .command('cluster')
+    .description('the cluster as this node sees it: leader, quorum, which nodes run pvepatchd')
+    .action(async () => {
+      const v = await api().get<ClusterView>('/cluster');
+      print(v, () => clusterText(v));
     });
   const agent = program.command('agent').description('the QEMU guest agent of VMs');
   for (const [action, what] of [

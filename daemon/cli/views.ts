@@ -1,3 +1,4 @@
+import type { ClusterView } from '../cluster/types.js';
 import type { AgentEnsure } from '../engine/agent-ops.js';
 import type { FleetRow } from '../engine/fleet.js';
 import type { GuestPlan, GuestResult, RunReport } from '../engine/types.js';
@@ -14,6 +15,28 @@ interface GuestRow {
   tags: string[];
   transport: string | null;
   skip_reason: string | null;
+}
+
+/** `pvepatch cluster`: one line for the cluster, one row per node. */
+export function clusterText(v: ClusterView): string {
+  if (v.mode === 'standalone')
+    return `standalone: ${v.cluster_dir} is not there, so this daemon (node ${v.node}) shares nothing with other nodes\n`;
+  const q = v.quorate === null || v.quorate === undefined ? 'unknown' : v.quorate ? 'yes' : 'NO - nothing new starts';
+  const head = `node ${v.node} · leader: ${v.leader ?? 'none'} · quorum: ${q} · shared state: ${v.cluster_dir}/pvepatch\n\n`;
+  return (
+    head +
+    table(
+      ['NODE', 'PVEPATCHD', 'LEADER', 'VERSION', 'LAST STATUS', 'NOTE'],
+      (v.nodes ?? []).map((n) => [
+        n.node,
+        n.alive ? 'running' : 'not running',
+        n.leader ? 'yes' : '',
+        n.version ?? '-',
+        n.heartbeat_at ?? '-',
+        n.reason ?? '',
+      ]),
+    )
+  );
 }
 
 export function guestsText(rows: GuestRow[]): string {

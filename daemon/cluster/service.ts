@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { nodeClusterFs } from './cluster-fs.js';
-import { LeaderLock } from './leader-lock.js';
+import { LeaderLock, readLeaderRecord } from './leader-lock.js';
 import { type ClusterPaths, clusterPaths } from './paths.js';
 import { quorumFromLocalDir } from './quorum.js';
 import type { SharedDbOptions } from './shared-db.js';
 import { readSharedJson, writeSharedJson } from './shared-file.js';
-import type { NodeStatus, Peer } from './types.js';
+import type { ClusterView, NodeStatus, Peer } from './types.js';
 
 export interface ClusterServiceOptions {
   clusterDir: string;
@@ -218,7 +218,7 @@ export class ClusterService {
 
   /** A status older than this is a node without a running daemon. */
   private get staleMs(): number {
-    return (3 * this.opts.refreshSeconds + 5) * 1000;
+    return Math.min(3 * this.opts.refreshSeconds + 5, this.opts.expirySeconds) * 1000;
   }
 
   /** Every other node of the cluster, with whether a pvepatch daemon runs there. */
@@ -268,6 +268,37 @@ export class ClusterService {
         reason: `no pvepatch daemon running on node '${node}' (its last status is from ${status.heartbeat_at})`,
       };
     return { node, alive: true, status };
+  }
+
+  /** This node's view of the cluster, for `GET /cluster` and `pvepatch cluster`. */
+  async view(): Promise<ClusterView> {
+    const record = await readLeaderRecord(this.clusterDir);
+    const leads = this.isLeader();
+    const leader = leads ? this.node : (record?.node ?? null);
+    const self = {
+      node: this.node,
+      alive: true,
+      leader: leads,
+      version: this.opts.version,
+      heartbeat_at: new Date(this.lastStatusAt || Date.now()).toISOString(),
+    };
+    const others = (await this.peers()).map((p) => ({
+      node: p.node,
+      alive: p.alive,
+      // a record left by a dead leader names a node that leads no more
+      leader: p.alive && p.node === leader,
+      ...(p.reason ? { reason: p.reason } : {}),
+      ...(p.status?.version ? { version: p.status.version } : {}),
+      ...(p.status?.heartbeat_at ? { heartbeat_at: p.status.heartbeat_at } : {}),
+    }));
+    return {
+      mode: 'cluster',
+      node: this.node,
+      cluster_dir: this.clusterDir,
+      leader,
+      quorate: this.quorate,
+      nodes: [self, ...others].sort((a, b) => a.node.localeCompare(b.node)),
+    };
   }
 
   async stop(): Promise<void> {

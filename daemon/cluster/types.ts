@@ -31,6 +31,25 @@ export interface Peer {
   ip?: string;
 }
 
+/** `GET /cluster`: how this node sees the cluster (also in standalone mode). */
+export interface ClusterView {
+  mode: 'cluster' | 'standalone';
+  node: string;
+  cluster_dir: string;
+  /** Cluster mode: the node holding the leader lock as its record says (null: none known). */
+  leader?: string | null;
+  /** Cluster mode: quorum as this node last saw it (null: unknown). */
+  quorate?: boolean | null;
+  nodes?: {
+    node: string;
+    alive: boolean;
+    leader: boolean;
+    reason?: string;
+    version?: string;
+    heartbeat_at?: string;
+  }[];
+}
+
 /** How a request is forwarded to another node's daemon. */
 export type ForwardAuth =
   /** An HTTPS caller's own credentials, passed on unchanged (Proxmox checks them on the other node). */

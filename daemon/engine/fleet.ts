@@ -100,28 +100,8 @@ export function fleetRows(
  * The row of a guest on a node whose pvepatch daemon cannot be asked: what the cluster inventory
  * says of it, nothing of plans or runs (they are that daemon's), and why.
  */
-export function unreachableRow({ guest: g }: Target, reason: string): FleetRow {
-  return {
-    vmid: g.vmid,
-    name: g.name,
-    node: g.node,
-    type: g.type,
-    status: g.status,
-    tags: g.tags,
-    pool: g.pool ?? null,
-    transport: null,
-    skip_reason: reason,
-    driver: null,
-    os: null,
-    updates_available: null,
-    security_updates: null,
-    packages: [],
-    held: [],
-    excepted: [],
-    planned_at: null,
-    plan_age_s: null,
-    last_run: null,
-    reboot: null,
-    unreachable: reason,
-  };
+export function unreachableRow(target: Target, reason: string): FleetRow {
+  const none = { lastRunOf: () => null, rebootOf: () => null };
+  const [row] = fleetRows([{ ...target, transport: null, skip_reason: reason }], new PlanCache(), none);
+  return { ...row!, unreachable: reason };
 }

@@ -5,18 +5,14 @@ import type { GuestContext } from './context.js';
 import { PLAN_STAGES, runGuest, runPools } from './guest-run.js';
 import type { EngineServices, GuestPlan, Target } from './types.js';
 
-/**
- * The plan of one guest: enters it read-mostly (the package lists are refreshed) and lists what a
- * run would change. Nothing is snapshotted, held or installed.
- */
-export async function planGuest(
+/** A guest's plan before anything is known of its packages (also for guests that are skipped). */
+export function emptyPlan(
   svc: EngineServices,
-  target: Target,
-  opts: { exclude: string[]; dryRun: boolean; securityOnly: boolean },
-): Promise<GuestPlan> {
-  const { exclude, dryRun, securityOnly } = opts;
+  target: Pick<Target, 'guest' | 'transport' | 'policy' | 'skip_reason'>,
+  opts: { dryRun: boolean; securityOnly: boolean },
+): GuestPlan {
   const g = target.guest;
-  const plan: GuestPlan = {
+  return {
     vmid: g.vmid,
     name: g.name,
     node: g.node,
@@ -30,14 +26,28 @@ export async function planGuest(
     packages: [],
     exclusions: [],
     excepted: [],
-    dry_run: dryRun,
-    security_only: securityOnly,
+    dry_run: opts.dryRun,
+    security_only: opts.securityOnly,
     protection: svc.config.protection,
     reboot: target.policy.reboot,
     on_failure: target.policy.onFailure,
     policy_sources: explainPolicy(target.policy),
     skip_reason: target.skip_reason,
   };
+}
+
+/**
+ * The plan of one guest: enters it read-mostly (the package lists are refreshed) and lists what a
+ * run would change. Nothing is snapshotted, held or installed.
+ */
+export async function planGuest(
+  svc: EngineServices,
+  target: Target,
+  opts: { exclude: string[]; dryRun: boolean; securityOnly: boolean },
+): Promise<GuestPlan> {
+  const { exclude, securityOnly } = opts;
+  const g = target.guest;
+  const plan = emptyPlan(svc, target, opts);
   if (target.skip_reason) return plan;
   if (g.lock) {
     // not even entered: a guest under backup, migration or snapshot is left alone

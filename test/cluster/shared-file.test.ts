@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PMXCFS_MAX_FILE_SIZE } from '../../daemon/cluster/cluster-fs.js';
-import { type FileChange, pollFile } from '../../daemon/cluster/file-poll.js';
 import {
   readSharedJson,
   readSharedText,
@@ -98,35 +97,5 @@ describe('shared files', () => {
     } finally {
       await cfs.cleanup();
     }
-  });
-
-  it('polls a file for changes until stopped', async () => {
-    const path = join(dir, 'poll.json');
-    const seen: (string | undefined)[] = [];
-    let notify: () => void = () => undefined;
-    const next = () =>
-      new Promise<void>((resolve) => {
-        notify = resolve;
-      });
-    let wait = next();
-    const poller = pollFile(path, {
-      intervalMs: 20,
-      onChange: (c: FileChange) => {
-        seen.push(c.content?.toString());
-        notify();
-      },
-    });
-    await wait;
-    wait = next();
-    await writeSharedFile(path, 'one');
-    await wait;
-    wait = next();
-    // Same size and (in whole seconds) maybe the same mtime: only the hash tells.
-    await writeSharedFile(path, 'two');
-    await wait;
-    await poller.stop();
-    await writeSharedFile(path, 'three');
-    await new Promise((r) => setTimeout(r, 60));
-    assert.deepEqual(seen, [undefined, 'one', 'two']);
   });
 });

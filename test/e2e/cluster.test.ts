@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Agent, fetch } from 'undici';
 import { DEMO_PACKAGE_NAMES } from '../guests/apt-repo.js';
 import { type Cluster, type ClusterNode, startCluster, waitFor } from './cluster-harness.js';
 import { readRuns } from './harness.js';
@@ -64,6 +65,12 @@ describe('cluster: two daemons sharing one cluster_dir', () => {
       refresh: REFRESH,
     });
     await waitFor(() => existsSync(shared('leader.json')), 15_000, 'a leader');
+    for (const n of ['pve1', 'pve2'])
+      await waitFor(
+        () => existsSync(join(c.clusterDir, 'nodes', n, 'pvepatch', 'status.json')),
+        15_000,
+        `${n} to publish its status`,
+      );
   });
   after(async () => {
     await c?.close();
@@ -74,7 +81,14 @@ describe('cluster: two daemons sharing one cluster_dir', () => {
       const r = await node(n).cli('guests');
       assert.equal(r.code, 0, r.err);
       for (const vmid of [...PVE1, ...PVE2]) assert.match(r.out, new RegExp(`\\b${vmid}\\b`), `${n} lists ${vmid}`);
+      // the other node's guests as their own daemon sees them, not as unreachable from here
+      assert.doesNotMatch(r.out, /reaches only this node|unreachable|no pvepatch daemon/, r.out);
     }
+    const view = await node('pve1').cli('cluster');
+    assert.equal(view.code, 0, view.err);
+    assert.match(view.out, new RegExp(`leader: ${leader()} · quorum: yes`));
+    assert.match(view.out, /pve1 +running/);
+    assert.match(view.out, /pve2 +running/);
     const order = [201, 301, 202, 302];
     const r = await node('pve2').cli('rollout', 'start', ...order.map(String), '--batch', '1');
     assert.equal(r.code, 0, `rollout: ${r.out}\n${r.err}\n${node('pve2').log().join('\n')}`);
@@ -119,6 +133,13 @@ describe('cluster: two daemons sharing one cluster_dir', () => {
       `${other} to take the leader lock`,
     );
     const tookOver = Date.now() - killedAt;
+    // the dead node's status stops being refreshed: it shows as not running
+    await waitFor(
+      async () => new RegExp(`${lead} +not running`).test((await node(other).cli('cluster')).out),
+      10_000,
+      `${other} to show ${lead} as not running`,
+    );
+    assert.match((await node(other).cli('cluster')).out, new RegExp(`leader: ${other} `));
     assert.ok(tookOver >= (EXPIRY - 1) * 1000, `taken over only after the expiry (${tookOver} ms)`);
     assert.ok(
       c.judgeLog.some((l) => l.includes('expired, removed')),
@@ -163,6 +184,7 @@ describe('cluster: two daemons sharing one cluster_dir', () => {
     );
     // nothing new is handed out while it lasts
     await new Promise((r) => setTimeout(r, 6000));
+    for (const n of ['pve1', 'pve2']) assert.match((await node(n).cli('cluster')).out, /quorum: NO/, `${n} says so`);
     const during = rollout(id);
     assert.equal(during.state, 'running');
     for (const g of during.guests.filter((x) => x.vmid !== 201))
@@ -220,5 +242,98 @@ describe('cluster: two daemons sharing one cluster_dir', () => {
     assert.equal(first.n, leader(), 'by the leader');
     const rm = await node('pve1').cli('schedule', 'rm', 'every-minute');
     assert.equal(rm.code, 0, rm.err);
+  });
+
+  it("a user whose privileges cover only pve1's guests, calling pve2's API, sees and acts on only those", async () => {
+    for (const vmid of [201, 202]) c.sim.setGuest(vmid, { pool: 'one' });
+    c.sim.addUser('erin@pve');
+    c.sim.setAcl({ path: '/pool/one', roles: ['PVEVMAdmin'], users: ['erin@pve'] });
+    // 302 (on pve2) she may only look at
+    c.sim.setGuest(302, { pool: 'audit' });
+    c.sim.setAcl({ path: '/pool/audit', roles: ['PVEAuditor'], users: ['erin@pve'] });
+    const t = c.sim.ticketFor('erin@pve');
+    const pve2 = node('pve2');
+    const dispatcher = new Agent({ connect: { ca: pve2.certPem, servername: 'pve2' } });
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`https://127.0.0.1:${pve2.apiPort}/api/v1${path}`, {
+        method,
+        dispatcher,
+        headers: {
+          cookie: `PVEAuthCookie=${encodeURIComponent(t.ticket)}`,
+          CSRFPreventionToken: t.csrf,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      return {
+        status: res.status,
+        json: JSON.parse(text) as { data?: unknown; error?: { code: string; message: string } },
+      };
+    };
+    try {
+      // pve1's daemon answers for pve1's guests with erin's own ticket; pve2's own guests are not hers
+      const fleet = await call('GET', '/fleet');
+      assert.equal(fleet.status, 200, JSON.stringify(fleet.json));
+      const rows = fleet.json.data as { vmid: number; node: string; unreachable?: string }[];
+      assert.deepEqual(
+        rows.map((r) => r.vmid),
+        [201, 202, 302],
+      );
+      assert.deepEqual(
+        rows.map((r) => r.node),
+        ['pve1', 'pve1', 'pve2'],
+      );
+      assert.ok(
+        rows.every((r) => !r.unreachable),
+        JSON.stringify(rows),
+      );
+      const guests = await call('GET', '/guests');
+      assert.deepEqual(
+        (guests.json.data as { vmid: number }[]).map((g) => g.vmid),
+        [201, 202, 302],
+      );
+      // acting on pve1's guest through pve2: the run happens on pve1
+      const run = await call('POST', '/runs', { selector: ['201'], exclude: [] });
+      assert.equal(run.status, 202, JSON.stringify(run.json));
+      const id = (run.json.data as { id: string }).id;
+      assert.match(id, /^PVEPATCH:pve1:/);
+      await waitFor(
+        async () =>
+          ((await call('GET', `/runs/${encodeURIComponent(id)}`)).json.data as { state?: string })?.state !== 'running',
+        60_000,
+        `run ${id} to end (read through pve2)`,
+      );
+      const done = (await call('GET', `/runs/${encodeURIComponent(id)}`)).json.data as {
+        state: string;
+        guests: Record<string, string>;
+      };
+      assert.equal(done.state, 'ok', JSON.stringify(done));
+      assert.equal(done.guests['201'], 'up-to-date', JSON.stringify(done)); // 1.2 since the quorum test
+      // pve2's own guest is not hers: invisible to her, so her run covers nothing and 301 is untouched
+      const before = await upgrades(301, 'demo-lib');
+      const other = await call('POST', '/runs', { selector: ['301'], exclude: [] });
+      assert.equal(other.status, 202, JSON.stringify(other.json));
+      const otherId = (other.json.data as { id: string }).id;
+      assert.match(otherId, /^PVEPATCH:pve2:/);
+      await waitFor(
+        async () =>
+          ((await call('GET', `/runs/${encodeURIComponent(otherId)}`)).json.data as { state?: string })?.state !==
+          'running',
+        30_000,
+        `run ${otherId} to end`,
+      );
+      const nothing = (await call('GET', `/runs/${encodeURIComponent(otherId)}`)).json.data as {
+        guests: Record<string, string>;
+      };
+      assert.deepEqual(nothing.guests, {}, JSON.stringify(nothing));
+      assert.equal(await upgrades(301, 'demo-lib'), before, '301 untouched');
+      // and a guest of pve2 she may see but not patch is refused by pve2, naming the privileges
+      const refused = await call('POST', '/runs', { selector: ['302'], exclude: [] });
+      assert.equal(refused.status, 403, JSON.stringify(refused.json));
+      assert.match(refused.json.error!.message, /VM 302: missing VM\.Snapshot, VM\.PowerMgmt/);
+    } finally {
+      await dispatcher.close();
+    }
   });
 });
