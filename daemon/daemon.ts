@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import { type AppOptions, createApp } from './api/app.js';
 import { authenticate, FailureLimiter, PveProxyPermissionSource, requireRoot } from './api/auth/index.js';
 import { allowedOrigins, cors, securityHeaders } from './api/browser.js';
-import type { ClusterRouting } from './api/cluster-routes.js';
+import { type ClusterRouting, clusterPlanner } from './api/cluster-routes.js';
 import { certificatePaths, listenHttps } from './api/https.js';
 import { httpsAccess, localMetricsRequest, unless } from './api/https-access.js';
 import { ROOT_SOCKET, type SettingsRoutes } from './api/settings.js';
@@ -16,7 +16,7 @@ import { BackupResultStore } from './backups/store.js';
 import { HttpsPeerClient } from './cluster/peer-client.js';
 import { quorumCheck } from './cluster/quorum-check.js';
 import { ClusterService, clusterModeOn } from './cluster/service.js';
-import type { ClusterView } from './cluster/types.js';
+import type { ClusterView, ForwardAuth } from './cluster/types.js';
 import { daemonSettings, type LoadOptions } from './config/load.js';
 import { type Config, RESTART_KEYS } from './config/schema.js';
 import { ConfigSettings } from './config/settings.js';
@@ -25,7 +25,7 @@ import { MINIMAL_ENV } from './core/exec.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { Engine } from './engine/engine.js';
 import { RebootWindow } from './engine/reboot-window.js';
-import type { EngineServices } from './engine/types.js';
+import type { EngineServices, GuestPlan, PlanRequest } from './engine/types.js';
 import { ExceptionStore } from './exceptions/store.js';
 import { RequestHistogram } from './metrics/metrics.js';
 import { NotifyService } from './notify/service.js';
@@ -171,6 +171,7 @@ export class Daemon {
         svc.notify,
         s.node,
         sharedDb,
+        this.schedulePlanner(s.token),
       );
       await this.schedules.start();
       if (cluster) {
@@ -195,7 +196,7 @@ export class Daemon {
         createApp(this.engine, svc, VERSION, {
           ...shared,
           // root on the socket: the daemon's own API token speaks for it on the other nodes
-          ...this.clusterRouting(() => ({ kind: 'daemon', token: s.token, onBehalfOf: 'root@pam' })),
+          ...this.clusterRouting(daemonAuth(s.token, 'root@pam')),
           clusterView: () => this.clusterView(s.node),
           rollouts: this.rollouts,
           schedules: { service: this.schedules },
@@ -222,6 +223,14 @@ export class Daemon {
     else this.schedules?.arm();
     this.rebootWindow = new RebootWindow(this.svc!, this.engine, (line) => this.log.info(line));
     this.rebootWindow.start();
+  }
+
+  /** Cluster mode: report and approval schedules plan every node's guests, each node its own. */
+  private schedulePlanner(token: string): ((req: PlanRequest) => Promise<GuestPlan[]>) | undefined {
+    const auth = daemonAuth(token, 'schedule');
+    const cluster = this.clusterRouting(auth).cluster;
+    if (!cluster || !this.engine || !this.svc) return undefined;
+    return clusterPlanner({ cluster, engine: this.engine, svc: this.svc }, auth);
   }
 
   /** GET /cluster: the cluster service's view, or a standalone node's. */
@@ -431,6 +440,11 @@ export class Daemon {
       this.log.error(`Proxmox API check failed - ${errorMessage(err)}`);
     }
   }
+}
+
+/** The daemon's own token speaking to other nodes' daemons for `who` (recorded there as attribution). */
+function daemonAuth(token: string, who: string): () => ForwardAuth {
+  return () => ({ kind: 'daemon', token, onBehalfOf: who });
 }
 
 /** Notifications leave in order: each systemd-notify is started when the one before has exited. */

@@ -11,7 +11,7 @@ import { FORWARDED_BY, type PeerAnswer, type PeerClient } from '../cluster/peer-
 import type { ForwardAuth, Peer } from '../cluster/types.js';
 import { errorMessage, PvepatchError } from '../core/errors.js';
 import { parseRunId } from '../core/run-id.js';
-import type { Engine } from '../engine/engine.js';
+import type { Authorize, Engine } from '../engine/engine.js';
 import { emptyPlan } from '../engine/plan.js';
 import { resolveTargets } from '../engine/targets.js';
 import type { EngineServices, GuestPlan, PlanRequest, Target } from '../engine/types.js';
@@ -84,6 +84,100 @@ export function idWords(vmids: readonly number[]): string[] {
   return words;
 }
 
+/** A peer to forward to, or the reason there is none. */
+function reachablePeer(peer: Peer | undefined, node: string): Peer | string {
+  if (!peer) return `no pvepatch daemon known on node '${node}' - install and start pvepatchd there`;
+  if (!peer.alive) return peer.reason ?? `no pvepatch daemon running on node '${node}'`;
+  return peer;
+}
+
+/** Per node, the guests of `targets` a run would patch there. */
+function nodesOf(targets: readonly Target[]): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  for (const t of targets) {
+    if (!patchable(t.guest)) continue;
+    const ids = m.get(t.guest.node) ?? [];
+    ids.push(t.guest.vmid);
+    m.set(t.guest.node, ids);
+  }
+  return m;
+}
+
+/**
+ * Plans the targets on the nodes that host them: this node's own and the skipped ones here, the
+ * others by their daemons (with `auth`); a node that cannot be asked gives unreachable entries.
+ * The answer is in the targets' order.
+ */
+async function planOnNodes(p: {
+  cluster: ClusterRouting;
+  engine: Engine;
+  svc: EngineServices;
+  targets: Target[];
+  nodes: Map<string, number[]>;
+  body: PlanRequest;
+  authorizeHere: Authorize;
+  auth: () => ForwardAuth;
+}): Promise<PlanEntry[]> {
+  const { cluster, engine, svc, targets, nodes, body, authorizeHere, auth } = p;
+  const others = [...nodes.keys()].filter((n) => n !== cluster.node);
+  const peerOf = async (node: string): Promise<Peer | undefined> =>
+    (await cluster.peers()).find((x) => x.node === node);
+  const remote = new Set(others.flatMap((n) => nodes.get(n)!));
+  const here = targets.filter((t) => !remote.has(t.guest.vmid));
+  const byVmid = new Map(targets.map((t) => [t.guest.vmid, t]));
+  const down = (vmids: readonly number[], reason: string): PlanEntry[] =>
+    vmids.flatMap((v) => {
+      const t = byVmid.get(v);
+      return t ? [unreachablePlan(svc, t, body, reason)] : [];
+    });
+  const parts: Promise<PlanEntry[]>[] = [];
+  if (here.length > 0) {
+    const ids = here.map((t) => t.guest.vmid);
+    parts.push(
+      engine.plan({ ...body, selector: idWords(ids) }, authorizeHere).catch((err) => down(ids, errorMessage(err))),
+    );
+  }
+  for (const node of others) {
+    const ids = nodes.get(node)!;
+    parts.push(
+      (async (): Promise<PlanEntry[]> => {
+        const peer = reachablePeer(await peerOf(node), node);
+        if (typeof peer === 'string') return down(ids, peer);
+        try {
+          const a = await cluster.client.request(
+            peer,
+            { method: 'POST', path: '/plan', body: { ...body, selector: idWords(ids) } },
+            auth(),
+          );
+          const data = (a.body as { data?: unknown } | null)?.data;
+          if (a.status !== 200 || !Array.isArray(data)) return down(ids, `node '${node}': ${answerError(a)}`);
+          return data as PlanEntry[];
+        } catch (err) {
+          return down(ids, errorMessage(err));
+        }
+      })(),
+    );
+  }
+  const order = new Map(targets.map((t, i) => [t.guest.vmid, i]));
+  const plans = dedupe((await Promise.all(parts)).flat());
+  plans.sort((a, b) => (order.get(a.vmid) ?? order.size) - (order.get(b.vmid) ?? order.size) || a.vmid - b.vmid);
+  return plans;
+}
+
+/**
+ * A whole-cluster plan for the daemon itself (report and approval schedules): every selected
+ * guest, each planned by its node's daemon with this daemon's token.
+ */
+export function clusterPlanner(
+  deps: Pick<ClusterRoutesDeps, 'cluster' | 'engine' | 'svc'>,
+  auth: () => ForwardAuth,
+): (body: PlanRequest) => Promise<GuestPlan[]> {
+  return async (body) => {
+    const targets = await resolveTargets(deps.svc, body.selector);
+    return planOnNodes({ ...deps, targets, nodes: nodesOf(targets), body, authorizeHere: (t) => t, auth });
+  };
+}
+
 /** A guest a run would patch (the others are skipped wherever they are, with their reason). */
 const patchable = (g: Guest) => g.status === 'running' && !g.template;
 
@@ -109,29 +203,12 @@ export function clusterHooks(deps: ClusterRoutesDeps): ClusterHooks {
   const forwarded = (req: Request) => req.get(FORWARDED_BY) !== undefined;
   const peerOf = async (node: string): Promise<Peer | undefined> =>
     (await cluster.peers()).find((p) => p.node === node);
-  /** A peer to forward to, or the reason there is none. */
-  const reachable = (peer: Peer | undefined, node: string): Peer | string => {
-    if (!peer) return `no pvepatch daemon known on node '${node}' - install and start pvepatchd there`;
-    if (!peer.alive) return peer.reason ?? `no pvepatch daemon running on node '${node}'`;
-    return peer;
-  };
   const send = (res: Response, a: PeerAnswer) => {
     res.status(a.status).json(a.body);
   };
   /** The visible selected targets (caller's VM.Audit), in the inventory's order. */
   const selected = async (req: Request, res: Response, selector: string[], list: Guest[]) =>
     access.visible(req, res, await resolveTargets(svc, selector, {}, async () => list));
-  /** Per node, the guests of `targets` a run would patch there. */
-  const byNode = (targets: readonly Target[]) => {
-    const m = new Map<string, number[]>();
-    for (const t of targets) {
-      if (!patchable(t.guest)) continue;
-      const ids = m.get(t.guest.node) ?? [];
-      ids.push(t.guest.vmid);
-      m.set(t.guest.node, ids);
-    }
-    return m;
-  };
 
   const forwardRun =
     (method: 'GET' | 'POST', suffix: string) => async (req: Request, res: Response, next: NextFunction) => {
@@ -145,7 +222,7 @@ export function clusterHooks(deps: ClusterRoutesDeps): ClusterHooks {
       }
       // this node's, or one it keeps from before (a node renamed): served here
       if (node === cluster.node || engine.getRun(id)) return next();
-      const peer = reachable(await peerOf(node), node);
+      const peer = reachablePeer(await peerOf(node), node);
       if (typeof peer === 'string') {
         const known = (await cluster.peers()).some((p) => p.node === node);
         if (!known)
@@ -187,61 +264,28 @@ export function clusterHooks(deps: ClusterRoutesDeps): ClusterHooks {
       if (forwarded(req)) return false;
       const list = await guests();
       const targets = await selected(req, res, body.selector, list);
-      const nodes = byNode(targets);
+      const nodes = nodesOf(targets);
       const others = [...nodes.keys()].filter((n) => n !== cluster.node);
       if (others.length === 0) return false;
       const auth = () => cluster.forwardAuth(req, res);
       if (others.length === 1 && !nodes.has(cluster.node)) {
         // every guest to patch is on one other node: its daemon answers the whole request
         const node = others[0]!;
-        const peer = reachable(await peerOf(node), node);
+        const peer = reachablePeer(await peerOf(node), node);
         if (typeof peer === 'string')
           throw new PvepatchError('daemon-unavailable', `unable to plan the guests on node '${node}' - ${peer}`);
         send(res, await cluster.client.request(peer, { method: 'POST', path: '/plan', body }, auth()));
         return true;
       }
       // several nodes: each plans its own guests; this one also the guests skipped anywhere
-      const remote = new Set(others.flatMap((n) => nodes.get(n)!));
-      const here = targets.filter((t) => !remote.has(t.guest.vmid));
-      const byVmid = new Map(targets.map((t) => [t.guest.vmid, t]));
-      const down = (vmids: readonly number[], reason: string): PlanEntry[] =>
-        vmids.flatMap((v) => {
-          const t = byVmid.get(v);
-          return t ? [unreachablePlan(svc, t, body, reason)] : [];
-        });
-      const parts: Promise<PlanEntry[]>[] = [];
-      if (here.length > 0) {
-        const ids = here.map((t) => t.guest.vmid);
-        parts.push(
-          engine
-            .plan({ ...body, selector: idWords(ids) }, access.authorize(req, res, 'plan'))
-            .catch((err) => down(ids, errorMessage(err))),
-        );
-      }
-      for (const node of others) {
-        const ids = nodes.get(node)!;
-        parts.push(
-          (async (): Promise<PlanEntry[]> => {
-            const peer = reachable(await peerOf(node), node);
-            if (typeof peer === 'string') return down(ids, peer);
-            try {
-              const a = await cluster.client.request(
-                peer,
-                { method: 'POST', path: '/plan', body: { ...body, selector: idWords(ids) } },
-                auth(),
-              );
-              const data = (a.body as { data?: unknown } | null)?.data;
-              if (a.status !== 200 || !Array.isArray(data)) return down(ids, `node '${node}': ${answerError(a)}`);
-              return data as PlanEntry[];
-            } catch (err) {
-              return down(ids, errorMessage(err));
-            }
-          })(),
-        );
-      }
-      const order = new Map(targets.map((t, i) => [t.guest.vmid, i]));
-      const plans = dedupe((await Promise.all(parts)).flat());
-      plans.sort((a, b) => (order.get(a.vmid) ?? order.size) - (order.get(b.vmid) ?? order.size) || a.vmid - b.vmid);
+      const plans = await planOnNodes({
+        ...deps,
+        targets,
+        nodes,
+        body,
+        authorizeHere: access.authorize(req, res, 'plan'),
+        auth,
+      });
       res.json({ data: plans });
       return true;
     },
@@ -258,7 +302,7 @@ export function clusterHooks(deps: ClusterRoutesDeps): ClusterHooks {
       }
       if (selector.length === 0) return false;
       const targets = await selected(req, res, selector, await guests());
-      const nodes = [...byNode(targets).keys()].sort();
+      const nodes = [...nodesOf(targets).keys()].sort();
       if (nodes.length === 0 || (nodes.length === 1 && nodes[0] === cluster.node)) return false;
       if (nodes.length > 1)
         throw new PvepatchError(
@@ -266,7 +310,7 @@ export function clusterHooks(deps: ClusterRoutesDeps): ClusterHooks {
           `the selected guests run on nodes ${nodes.join(', ')} - a run patches one node's guests; use 'pvepatch rollout start ${selector.join(' ')}' for guests on several nodes`,
         );
       const node = nodes[0]!;
-      const peer = reachable(await peerOf(node), node);
+      const peer = reachablePeer(await peerOf(node), node);
       if (typeof peer === 'string')
         throw new PvepatchError('daemon-unavailable', `unable to patch the guests on node '${node}' - ${peer}`);
       send(
@@ -296,7 +340,7 @@ export function clusterHooks(deps: ClusterRoutesDeps): ClusterHooks {
       const parts = await Promise.all([
         spec.local(only(cluster.node)),
         ...others.map(async (node) => {
-          const peer = reachable(await peerOf(node), node);
+          const peer = reachablePeer(await peerOf(node), node);
           if (typeof peer === 'string') return down(node, peer);
           try {
             const a = await cluster.client.request(

@@ -6,6 +6,7 @@ import { openDb, type SharedDbOptions, SharedLow } from '../cluster/shared-db.js
 import { errorMessage, PvepatchError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Engine } from '../engine/engine.js';
+import type { GuestPlan, PlanRequest } from '../engine/types.js';
 import { updatesAvailableNotification } from '../notify/from-engine.js';
 import type { Notification } from '../notify/types.js';
 import type { RolloutManager } from '../rollouts/manager.js';
@@ -101,6 +102,8 @@ export class ScheduleService {
     private readonly notify?: (n: Notification | undefined) => void,
     private readonly node = '',
     shared?: SharedDbOptions,
+    /** Cluster mode: plans every node's guests (report and approval schedules cover the cluster). */
+    private readonly planner?: (req: PlanRequest) => Promise<GuestPlan[]>,
   ) {
     const o = openDb<SchedulesFile>(
       join(stateDir, 'schedules.json'),
@@ -112,6 +115,10 @@ export class ScheduleService {
   }
 
   private readonly prepare: () => Promise<void>;
+
+  private plan(req: PlanRequest): Promise<GuestPlan[]> {
+    return this.planner ? this.planner(req) : this.engine.plan(req);
+  }
 
   /**
    * Cluster mode: another node's change read in; the jobs are armed again when this node runs
@@ -304,7 +311,7 @@ export class ScheduleService {
   private async act(def: ScheduleDef, info: FireInfo): Promise<string> {
     const meta = { trigger: 'schedule' as const, user: def.created_by };
     if (def.mode === 'report') {
-      const plans = await this.engine.plan({ selector: def.selector, exclude: [], dry_run: true });
+      const plans = await this.plan({ selector: def.selector, exclude: [], dry_run: true });
       const report: ScheduleReport = {
         at: new Date().toISOString(),
         guests: plans.length,
@@ -355,7 +362,7 @@ export class ScheduleService {
    * someone approved it.
    */
   private async saveForApproval(def: ScheduleDef, policy: z.output<typeof RolloutPolicy>): Promise<string> {
-    const planned = await this.engine.plan({
+    const planned = await this.plan({
       selector: def.selector,
       exclude: policy.exclude,
       security_only: policy.security_only,

@@ -240,6 +240,20 @@ describe('cluster: two daemons sharing one cluster_dir', () => {
     const same = fired().filter((f) => f.at === first.at);
     assert.equal(same.length, 1, `fired once for ${first.at}: ${JSON.stringify(fired())}`);
     assert.equal(first.n, leader(), 'by the leader');
+    // its report covers the whole cluster: every node planned its own guests
+    await waitFor(() => existsSync(shared('schedules.json')), 5000, 'the shared schedules');
+    const report = () =>
+      (
+        JSON.parse(readFileSync(shared('schedules.json'), 'utf8')) as {
+          reports: Record<string, { guests: number; skipped: number }>;
+        }
+      ).reports['every-minute'];
+    await waitFor(() => report() !== undefined, 30_000, 'the report');
+    assert.deepEqual(
+      { guests: report()!.guests, skipped: report()!.skipped },
+      { guests: 8, skipped: 0 },
+      JSON.stringify(report()),
+    );
     const rm = await node('pve1').cli('schedule', 'rm', 'every-minute');
     assert.equal(rm.code, 0, rm.err);
   });
