@@ -43,6 +43,13 @@ export class PlanStore {
       { version: 1, plans: [] },
       shared,
       (p) => new DurableJSONFile(p),
+      // pmxcfs keeps 1 MiB a file: the oldest plans already used go first, then the oldest unapproved
+      (d) => {
+        let i = d.plans.findIndex((x) => x.runs.length > 0);
+        if (i < 0) i = d.plans.findIndex((x) => x.state === 'saved');
+        if (i >= 0) d.plans.splice(i, 1);
+        return i >= 0;
+      },
     );
     ({ db: this.db, path: this.path, prepare: this.prepare } = o);
   }

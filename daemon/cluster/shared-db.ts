@@ -13,7 +13,7 @@ import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { type Adapter, Low } from 'lowdb';
 import { PvepatchError } from '../core/errors.js';
-import { type ClusterFs, errnoOf, nodeClusterFs } from './cluster-fs.js';
+import { type ClusterFs, errnoOf, nodeClusterFs, PMXCFS_MAX_FILE_SIZE } from './cluster-fs.js';
 import { readSharedText, writeSharedFile } from './shared-file.js';
 
 export interface SharedDbOptions {
@@ -28,6 +28,15 @@ export interface SharedDbOptions {
   writable?: () => boolean;
 }
 
+/**
+ * Drops the oldest item the file can do without (finished rollouts, used plans); false when
+ * nothing more may go. Called while the file would be larger than pmxcfs takes.
+ */
+export type Shrink<T> = (data: T) => boolean;
+
+/** What a shared file may grow to: pmxcfs refuses more than 1 MiB (room left for a change). */
+export const SHARED_FILE_BUDGET = PMXCFS_MAX_FILE_SIZE - 64 * 1024;
+
 /** The lowdb adapter for a file in cluster_dir: bounded read, temp+rename write, never chmod. */
 class SharedJSONFile<T> implements Adapter<T> {
   /** The text last read or written, to tell whether another node changed the file. */
@@ -35,6 +44,7 @@ class SharedJSONFile<T> implements Adapter<T> {
   constructor(
     readonly path: string,
     private readonly opts: SharedDbOptions,
+    private readonly shrink?: Shrink<T>,
   ) {}
 
   async read(): Promise<T | null> {
@@ -44,7 +54,10 @@ class SharedJSONFile<T> implements Adapter<T> {
   }
 
   async write(data: T): Promise<void> {
-    const text = `${JSON.stringify(data, null, 1)}\n`;
+    let text = `${JSON.stringify(data, null, 1)}\n`;
+    // history goes first, never definitions: a file of definitions alone that is too large is refused
+    while (this.shrink && Buffer.byteLength(text) > SHARED_FILE_BUDGET && this.shrink(data))
+      text = `${JSON.stringify(data, null, 1)}\n`;
     await writeSharedFile(this.path, text, { clusterDir: this.opts.clusterDir, ...this.fsOpt() });
     this.text = text;
   }
@@ -63,8 +76,9 @@ export class SharedLow<T> extends Low<T> {
     path: string,
     defaultData: T,
     private readonly opts: SharedDbOptions,
+    shrink?: Shrink<T>,
   ) {
-    const file = new SharedJSONFile<T>(path, opts);
+    const file = new SharedJSONFile<T>(path, opts, shrink);
     super(file, defaultData);
     this.file = file;
   }
@@ -151,11 +165,12 @@ export function openDb<T>(
   defaultData: T,
   shared: SharedDbOptions | undefined,
   local: (path: string) => Adapter<T>,
+  shrink?: Shrink<T>,
 ): OpenedDb<T> {
   if (!shared) return { db: new Low<T>(local(localPath), defaultData), path: localPath, prepare: async () => {} };
   const path = join(shared.dir, basename(localPath));
   return {
-    db: new SharedLow<T>(path, defaultData, shared),
+    db: new SharedLow<T>(path, defaultData, shared, shrink),
     path,
     prepare: () => moveIntoCluster(localPath, path, shared),
   };

@@ -42,6 +42,12 @@ export class RolloutStore {
       { version: 1, rollouts: [] },
       shared,
       (p) => new DurableJSONFile(p),
+      // pmxcfs keeps 1 MiB a file: the oldest finished rollouts go first
+      (d) => {
+        const i = d.rollouts.findIndex((x) => x.state !== 'running' && x.state !== 'paused');
+        if (i >= 0) d.rollouts.splice(i, 1);
+        return i >= 0;
+      },
     );
     ({ db: this.db, path: this.path, prepare: this.prepare } = o);
   }

@@ -3,7 +3,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openDb, type SharedDbOptions, SharedLow, withClusterLock } from '../../daemon/cluster/shared-db.js';
+import {
+  openDb,
+  SHARED_FILE_BUDGET,
+  type SharedDbOptions,
+  SharedLow,
+  withClusterLock,
+} from '../../daemon/cluster/shared-db.js';
 import { DurableJSONFile } from '../../daemon/store/durable-json-file.js';
 
 interface Counter {
@@ -50,6 +56,31 @@ describe('shared lowdb files in cluster_dir', () => {
     assert.equal(await b.refresh(), true);
     assert.deepEqual(b.data.items, ['x']);
     assert.equal(await b.refresh(), false);
+  });
+
+  it('history beyond what pmxcfs holds is dropped oldest first; definitions that do not fit are refused', async () => {
+    const big = 'x'.repeat(100 * 1024);
+    const path = join(opts.dir, 'history.json');
+    const dropped: string[] = [];
+    const db = new SharedLow<Counter>(path, { version: 1, items: [] }, opts, (d) => {
+      const gone = d.items.shift();
+      if (gone !== undefined) dropped.push(gone.slice(0, 3));
+      return gone !== undefined;
+    });
+    await db.read();
+    for (let i = 0; i < 12; i++) await db.update((d) => void d.items.push(`${String(i).padStart(3, '0')}${big}`));
+    const stored = readFileSync(path);
+    assert.ok(stored.length <= SHARED_FILE_BUDGET, `${stored.length} bytes`);
+    const kept = (JSON.parse(stored.toString()) as Counter).items.map((x) => x.slice(0, 3));
+    assert.deepEqual(dropped, ['000', '001', '002']);
+    assert.deepEqual(kept, ['003', '004', '005', '006', '007', '008', '009', '010', '011']);
+    // without a way to shrink, a file over 1 MiB is refused with pmxcfs' limit named
+    const plain = new SharedLow<Counter>(join(opts.dir, 'defs.json'), { version: 1, items: [] }, opts);
+    await plain.read();
+    await assert.rejects(
+      plain.update((d) => void d.items.push('y'.repeat(1100 * 1024))),
+      (err: Error) => /more than the 1048576 bytes pmxcfs allows/.test(err.message),
+    );
   });
 
   it('without quorum a change is refused before anything is written', async () => {
