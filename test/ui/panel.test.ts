@@ -380,10 +380,13 @@ describe('the Patching panel in the real PVE web UI', { timeout: 600_000 }, () =
         [200, false],
       ],
     );
+    // (and no cluster line: this daemon is standalone)
     const hidden = await page.evaluate(() =>
-      ['#plan', '#patch', '#refresh'].map((q) => Ext.ComponentQuery.query(`pvepatchFleet ${q}`)[0].isHidden()),
+      ['#plan', '#patch', '#refresh', '#cluster'].map((q) =>
+        Ext.ComponentQuery.query(`pvepatchFleet ${q}`)[0].isHidden(),
+      ),
     );
-    assert.deepEqual(hidden, [true, true, true]);
+    assert.deepEqual(hidden, [true, true, true, true]);
     const refused = await page.evaluate(async (apiPort: number) => {
       const r = await fetch(`https://127.0.0.1:${apiPort}/api/v1/runs`, {
         method: 'POST',

@@ -16,6 +16,7 @@ Ext.define('PVEPatch.data.Guest', {
     'pool',
     'transport',
     'skip_reason',
+    'unreachable',
     'driver',
     'os',
     { name: 'updates_available', allowNull: true },
@@ -145,7 +146,13 @@ Ext.define('PVEPatch.dc.Fleet', {
       dataIndex: 'skip_reason',
       flex: 1,
       minWidth: 120,
-      renderer: PVEPatch.Utils.enc,
+      renderer: function (v, meta, rec) {
+        // a guest on a node without a running pvepatchd: nothing about it is known
+        if (rec.data.unreachable) {
+          return '<i class="fa fa-exclamation-triangle warning"></i> ' + PVEPatch.Utils.enc(v || rec.data.unreachable);
+        }
+        return PVEPatch.Utils.enc(v);
+      },
     },
   ],
 
@@ -265,7 +272,13 @@ Ext.define('PVEPatch.dc.Fleet', {
     });
     me.poolFilter = filterCombo('poolFilter', gettext('Pool'), 'pool', equals);
 
-    me.tbar = [me.planBtn, me.patchBtn, me.refreshBtn, '->', me.nodeFilter, me.tagFilter, me.poolFilter];
+    me.clusterText = Ext.create('Ext.toolbar.TextItem', { itemId: 'cluster', hidden: true });
+
+    me.tbar = {
+      // with the cluster line a narrow window may not fit it all
+      overflowHandler: 'scroller',
+      items: [me.planBtn, me.patchBtn, me.refreshBtn, '->', me.clusterText, me.nodeFilter, me.tagFilter, me.poolFilter],
+    };
     me.dockedItems = [{ xtype: 'pvepatchNotice', itemId: 'notice' }];
 
     me.callParent();
@@ -293,15 +306,90 @@ Ext.define('PVEPatch.dc.Fleet', {
     PVEPatch.Utils.load(
       me,
       function () {
-        return Promise.all([PVEPatch.API.get('/fleet'), PVEPatch.API.get('/permissions')]);
+        return Promise.all([
+          PVEPatch.API.get('/fleet'),
+          PVEPatch.API.get('/permissions'),
+          // an older daemon, or any failure: no cluster line (the notice speaks for an unreachable API)
+          PVEPatch.API.get('/cluster').then(
+            function (answer) {
+              return answer.data;
+            },
+            function () {
+              return null;
+            },
+          ),
+        ]);
       },
       function (answers) {
         me.applyAnswers(answers[0].data, answers[1].data);
+        me.showCluster(answers[2]);
       },
       function () {
         me.store.removeAll();
+        me.showCluster(null);
       },
     );
+  },
+
+  /** The toolbar's cluster line (GET /cluster): leader, quorum, nodes without pvepatchd; hidden standalone. */
+  showCluster: function (view) {
+    var me = this;
+    var enc = PVEPatch.Utils.enc;
+    if (!view || view.mode !== 'cluster') {
+      me.clusterText.setHidden(true);
+      return;
+    }
+    var nodes = Ext.isArray(view.nodes) ? view.nodes : [];
+    var down = nodes.filter(function (n) {
+      return !n.alive;
+    });
+    if (view.quorate === false) {
+      // no node can publish its status without quorum: what the others seem to be says nothing now
+      me.clusterText.update(
+        '<i class="fa fa-exclamation-triangle warning"></i> ' +
+          gettext('Cluster') +
+          ': ' +
+          gettext('No quorum - nothing new starts until it returns'),
+      );
+      me.clusterText.setHidden(false);
+      return;
+    }
+    var parts = [
+      Ext.String.format(gettext('leader {0}'), view.leader ? enc(view.leader) : gettext('none')),
+      view.quorate ? gettext('quorum OK') : gettext('quorum unknown'),
+      Ext.String.format(gettext('pvepatchd on {0}/{1} nodes'), nodes.length - down.length, nodes.length),
+    ];
+    var downText = '';
+    if (down.length > 0) {
+      const tip = down
+        .map(function (n) {
+          return n.reason ? enc(n.reason) : enc(n.node) + ': ' + gettext('not running');
+        })
+        .join('<br>');
+      downText =
+        ' · <span data-qtip="' +
+        Ext.htmlEncode(tip) +
+        '">' +
+        Ext.String.format(
+          gettext('not running on {0}'),
+          enc(
+            down
+              .map(function (n) {
+                return n.node;
+              })
+              .join(', '),
+          ),
+        ) +
+        '</span>';
+    }
+    me.clusterText.update(
+      (down.length > 0 ? '<i class="fa fa-exclamation-triangle warning"></i> ' : '') +
+        gettext('Cluster') +
+        ': ' +
+        parts.join(' · ') +
+        downText,
+    );
+    me.clusterText.setHidden(false);
   },
 
   applyAnswers: function (rows, perms) {
