@@ -229,6 +229,7 @@ export function createApp(
   });
   r.get('/runs', async (req, res) => {
     const q = PageQuery.extend({ vmid: z.coerce.number().int().min(100).max(999_999_999).optional() }).parse(req.query);
+    if (await cluster?.runList(req, res, q)) return;
     if (q.vmid !== undefined) {
       // one guest's history (its Updates tab): VM.Audit on it
       const [ok] = await access.allowed(req, res, [{ path: `/vms/${q.vmid}`, priv: 'VM.Audit' }]);

@@ -2,7 +2,9 @@
  * The API in a cluster: each node's daemon patches only the guests its node hosts, so a request
  * about another node's guests or runs goes to that node's daemon over its HTTPS API with the
  * caller's own credentials (as pveproxy proxies `/nodes/<other>/…`), and Proxmox privileges there
- * still decide. A node without a running daemon shows as such: its guests are marked unreachable.
+ * still decide. A node without a running daemon shows as such: its guests are marked unreachable,
+ * or, with `cluster_ssh` on, are served here (planned, patched and listed by this node, which
+ * enters their containers through the cluster's SSH: transports/cluster-ssh).
  * A request another daemon forwarded (X-Pvepatch-Forwarded-By) is always served here, never again
  * forwarded.
  */
@@ -17,6 +19,7 @@ import { resolveTargets } from '../engine/targets.js';
 import type { EngineServices, GuestPlan, PlanRequest, Target } from '../engine/types.js';
 import { type Guest, listGuests } from '../proxmox/inventory.js';
 import { parseSelector, selectInOrder } from '../proxmox/selectors.js';
+import type { RunRow } from '../store/runs.js';
 import type { Access } from './app.js';
 
 /** What the API needs to know about the cluster (the daemon's ClusterService provides it). */
@@ -50,6 +53,15 @@ export interface ClusterHooks {
   registerRunRoutes(r: Router): void;
   /** POST /plan over other nodes' guests; false: serve it here. */
   plan(req: Request, res: Response, body: PlanRequest): Promise<boolean>;
+  /**
+   * GET /runs over the cluster: a guest's history from the node that hosts it; the list merged
+   * from every node (newest first). False: serve it here.
+   */
+  runList(
+    req: Request,
+    res: Response,
+    q: { start: number; limit: number; vmid?: number | undefined },
+  ): Promise<boolean>;
   /** POST /runs of another node's guests (forwarded), or a refusal over several nodes; false: serve it here. */
   run(req: Request, res: Response, body: PlanRequest): Promise<boolean>;
   /** This node's rows and those of the other nodes hosting selected guests, in the selector's order. */
@@ -91,6 +103,14 @@ function reachablePeer(peer: Peer | undefined, node: string): Peer | string {
   return peer;
 }
 
+/**
+ * cluster_ssh: a node without a running pvepatch daemon has its guests served by this one (its
+ * containers through the cluster's SSH); an alive daemon is still asked.
+ */
+function servedHere(svc: EngineServices, peer: Peer | undefined): boolean {
+  return svc.config.cluster_ssh && !peer?.alive;
+}
+
 /** Per node, the guests of `targets` a run would patch there. */
 function nodesOf(targets: readonly Target[]): Map<string, number[]> {
   const m = new Map<string, number[]>();
@@ -119,9 +139,17 @@ async function planOnNodes(p: {
   auth: () => ForwardAuth;
 }): Promise<PlanEntry[]> {
   const { cluster, engine, svc, targets, nodes, body, authorizeHere, auth } = p;
-  const others = [...nodes.keys()].filter((n) => n !== cluster.node);
-  const peerOf = async (node: string): Promise<Peer | undefined> =>
-    (await cluster.peers()).find((x) => x.node === node);
+  const peers = await cluster.peers();
+  const peerOf = async (node: string): Promise<Peer | undefined> => peers.find((x) => x.node === node);
+  // nodes served here (cluster_ssh) plan with this node's own guests
+  const others = [...nodes.keys()].filter(
+    (n) =>
+      n !== cluster.node &&
+      !servedHere(
+        svc,
+        peers.find((x) => x.node === n),
+      ),
+  );
   const remote = new Set(others.flatMap((n) => nodes.get(n)!));
   const here = targets.filter((t) => !remote.has(t.guest.vmid));
   const byVmid = new Map(targets.map((t) => [t.guest.vmid, t]));
@@ -271,7 +299,9 @@ export function clusterHooks(deps: ClusterRoutesDeps): ClusterHooks {
       if (others.length === 1 && !nodes.has(cluster.node)) {
         // every guest to patch is on one other node: its daemon answers the whole request
         const node = others[0]!;
-        const peer = reachablePeer(await peerOf(node), node);
+        const known = await peerOf(node);
+        if (servedHere(svc, known)) return false;
+        const peer = reachablePeer(known, node);
         if (typeof peer === 'string')
           throw new PvepatchError('daemon-unavailable', `unable to plan the guests on node '${node}' - ${peer}`);
         send(res, await cluster.client.request(peer, { method: 'POST', path: '/plan', body }, auth()));
@@ -290,6 +320,44 @@ export function clusterHooks(deps: ClusterRoutesDeps): ClusterHooks {
       return true;
     },
 
+    async runList(req, res, q) {
+      if (forwarded(req)) return false;
+      const auth = () => cluster.forwardAuth(req, res);
+      if (q.vmid !== undefined) {
+        const node = (await guests()).find((g) => g.vmid === q.vmid)?.node;
+        if (!node || node === cluster.node) return false;
+        const peer = reachablePeer(await peerOf(node), node);
+        if (typeof peer === 'string') return false; // its runs here, if any
+        const query = { start: String(q.start), limit: String(q.limit), vmid: String(q.vmid) };
+        send(res, await cluster.client.request(peer, { method: 'GET', path: '/runs', query }, auth()));
+        return true;
+      }
+      // each node's newest start+limit runs, merged: the page is right whatever node they ran on
+      const want = { start: '0', limit: String(q.start + q.limit) };
+      const mine = engine.listRuns(0, q.start + q.limit);
+      let total = mine.total;
+      const rows = [...mine.rows];
+      const down: string[] = [];
+      for (const peer of (await cluster.peers()).filter((p) => p.alive)) {
+        try {
+          const a = await cluster.client.request(peer, { method: 'GET', path: '/runs', query: want }, auth());
+          const body = a.body as { data?: unknown; total?: unknown } | null;
+          if (a.status !== 200 || !Array.isArray(body?.data)) throw new Error(answerError(a));
+          rows.push(...(body.data as RunRow[]));
+          total += typeof body.total === 'number' ? body.total : body.data.length;
+        } catch (err) {
+          down.push(`${peer.node}: ${errorMessage(err)}`);
+        }
+      }
+      rows.sort((a, b) => b.started_at.localeCompare(a.started_at));
+      res.json({
+        data: rows.slice(q.start, q.start + q.limit),
+        total,
+        ...(down.length ? { incomplete: `runs of some nodes are missing - ${down.join('; ')}` } : {}),
+      });
+      return true;
+    },
+
     async run(req, res, body) {
       if (forwarded(req)) return false;
       let selector = body.selector;
@@ -302,9 +370,20 @@ export function clusterHooks(deps: ClusterRoutesDeps): ClusterHooks {
       }
       if (selector.length === 0) return false;
       const targets = await selected(req, res, selector, await guests());
+      const peers = await cluster.peers();
+      // the daemon each node's guests are patched by: this one for a node served here (cluster_ssh)
+      const runner = (n: string) =>
+        n === cluster.node ||
+        servedHere(
+          svc,
+          peers.find((p) => p.node === n),
+        )
+          ? cluster.node
+          : n;
       const nodes = [...nodesOf(targets).keys()].sort();
-      if (nodes.length === 0 || (nodes.length === 1 && nodes[0] === cluster.node)) return false;
-      if (nodes.length > 1)
+      const daemons = new Set(nodes.map(runner));
+      if (daemons.size === 0 || (daemons.size === 1 && daemons.has(cluster.node))) return false;
+      if (daemons.size > 1)
         throw new PvepatchError(
           'input-invalid',
           `the selected guests run on nodes ${nodes.join(', ')} - a run patches one node's guests; use 'pvepatch rollout start ${selector.join(' ')}' for guests on several nodes`,
@@ -340,7 +419,9 @@ export function clusterHooks(deps: ClusterRoutesDeps): ClusterHooks {
       const parts = await Promise.all([
         spec.local(only(cluster.node)),
         ...others.map(async (node) => {
-          const peer = reachablePeer(await peerOf(node), node);
+          const known = await peerOf(node);
+          if (servedHere(svc, known)) return spec.local(only(node));
+          const peer = reachablePeer(known, node);
           if (typeof peer === 'string') return down(node, peer);
           try {
             const a = await cluster.client.request(

@@ -37,6 +37,13 @@ export const ConfigSchema = z.strictObject({
   cluster_lock_expiry: z.coerce.number().int().min(2).max(120).default(120),
   /** Seconds a rollout waits for a node without a running pvepatch daemon before refusing its guests. */
   cluster_node_wait: seconds(600, 86_400),
+  /**
+   * Containers on a node whose pvepatch daemon is not running are patched from this node through
+   * the cluster's own SSH (root's key, `<cluster_dir>/priv/known_hosts`, as PVE's migrations do).
+   */
+  cluster_ssh: bool.default(false),
+  /** The pct that cluster_ssh runs on the other node. */
+  cluster_ssh_pct: z.string().default('/usr/sbin/pct'),
   /** Guests upgraded at once (guest CPU work); planning runs ahead with the same width. */
   concurrency: z.coerce.number().int().min(1).max(64).default(2),
   /** Snapshots taken at once (storage work), separately from the upgrades. */
@@ -191,6 +198,7 @@ export const FILE_ONLY_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>([
   'pve_fingerprint',
   'pve_ca',
   'pct',
+  'cluster_ssh_pct',
   'state_dir',
   'log_dir',
   'socket',

@@ -38,7 +38,9 @@ export async function resolveTargets(
     const ssh = sshOf(policy);
     const node = opts.anyNode ? guest.node : svc.node;
     const env = { config: svc.config, node, client: svc.client, ...(ssh ? { ssh } : {}) };
-    const t = transportFor(guest, env, policy.transport);
+    // the built-in default is the type's, which transportFor knows (and may replace: cluster_ssh)
+    const preferred = policy.origins.transport.from === 'built-in' ? undefined : policy.transport;
+    const t = transportFor(guest, env, preferred);
     if ('skip' in t) return { ...base, transport: null, skip_reason: t.skip };
     return { ...base, transport: t.name, skip_reason: null };
   });

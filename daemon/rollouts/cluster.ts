@@ -100,7 +100,7 @@ export class ClusterRollouts {
       if (r.state !== 'running' || r.request || !quorate || this.engine.stopping) continue;
       const mine = r.guests.filter(
         (g) =>
-          g.node === this.node &&
+          (g.via ?? g.node) === this.node &&
           g.group === r.group &&
           g.attempt !== undefined &&
           !isDone(g.outcome) &&
@@ -191,7 +191,7 @@ export class ClusterRollouts {
     const before = this.store.get(id);
     const todoBefore = before.guests.filter((g) => g.group === before.group && !isDone(g.outcome));
     // the nodes' work files and liveness, read before the locked change
-    const nodes = [...new Set(todoBefore.map((g) => g.node ?? this.node))];
+    const nodes = [...new Set(todoBefore.flatMap((g) => [g.node ?? this.node, ...(g.via ? [g.via] : [])]))];
     const work = new Map<string, Record<string, WorkEntry>>();
     const alive = new Map<string, { alive: boolean; reason?: string }>();
     for (const n of nodes) {
@@ -244,8 +244,14 @@ export class ClusterRollouts {
           what: `group ${r.group + 1} of ${r.groups}${r.group === 0 && o.canary > 0 ? ' (canary)' : ''}: ${unassigned.map((g) => `${g.vmid} on ${g.node}`).join(', ')}`,
         };
       }
+      const viaSsh = this.svc.config.cluster_ssh ? this.node : undefined;
       for (const g of todo)
-        settle(r, g, entryOf(work, id, g), alive.get(g.node ?? this.node), now, this.nodeWaitMs, moved);
+        settle(r, g, entryOf(work, id, g), alive.get(g.node ?? this.node), {
+          now,
+          nodeWaitMs: this.nodeWaitMs,
+          moved,
+          viaSsh,
+        });
       if (!r.guests.filter((g) => g.group === r.group).every((g) => isDone(g.outcome))) return;
       const f = failures(r);
       if (f.halt) {
@@ -300,7 +306,7 @@ export class ClusterRollouts {
 
 function entryOf(work: Map<string, Record<string, WorkEntry>>, id: string, g: RolloutGuest): WorkEntry | undefined {
   if (g.attempt === undefined) return undefined;
-  return work.get(g.node ?? '')?.[workKey(id, g.vmid, g.attempt)];
+  return work.get(g.via ?? g.node ?? '')?.[workKey(id, g.vmid, g.attempt)];
 }
 
 /** A guest handed out again (a new attempt), as if never handed out. */
@@ -317,10 +323,9 @@ function settle(
   g: RolloutGuest,
   e: WorkEntry | undefined,
   peer: { alive: boolean; reason?: string } | undefined,
-  now: number,
-  nodeWaitMs: number,
-  moved: Map<number, string> | undefined,
+  o: { now: number; nodeWaitMs: number; moved: Map<number, string> | undefined; viaSsh: string | undefined },
 ): void {
+  const { now, nodeWaitMs, moved } = o;
   if (g.attempt === undefined) return;
   if (e?.run_id && !g.run_id) {
     g.run_id = e.run_id;
@@ -341,6 +346,12 @@ function settle(
     }
     g.outcome = e.outcome ?? 'failed';
     if (e.reason) g.reason = e.reason;
+    return;
+  }
+  if (!e && !g.via && peer && !peer.alive && o.viaSsh) {
+    // no daemon on its node, nothing accepted there: cluster_ssh lets the leader patch it from here
+    g.via = o.viaSsh;
+    again(g);
     return;
   }
   if (!e && peer && !peer.alive && now - Date.parse(g.assigned_at ?? '') > nodeWaitMs) {

@@ -38,6 +38,11 @@ export interface RolloutGuest {
   attempt?: number;
   /** Cluster mode: when it was handed to its node. */
   assigned_at?: string;
+  /**
+   * Cluster mode with `cluster_ssh`: the node that patches it through the cluster's SSH because
+   * no pvepatch daemon runs on its own node.
+   */
+  via?: string;
 }
 
 export interface Rollout {

@@ -70,6 +70,7 @@ describe('cluster routes of node pve2', () => {
   const seen: Seen[] = [];
   let pve1Fails = false;
   let peers: Peer[] = [];
+  let svcConfig: EngineServices['config'];
 
   before(async () => {
     sim = await startSim({
@@ -101,6 +102,7 @@ describe('cluster routes of node pve2', () => {
       timeoutMs: 3000,
     });
     const svc: EngineServices = { config, client: pveClient, store, node: 'pve2' };
+    svcConfig = config;
     engine = new Engine(svc);
     await engine.start(() => {});
 
@@ -352,5 +354,46 @@ describe('cluster routes of node pve2', () => {
       [103, 104],
     );
     assert.equal(seen.length, 0);
+  });
+
+  it("with cluster_ssh, serves a dead node's guests here (run, plan, fleet) and still forwards to a live one", async () => {
+    svcConfig.cluster_ssh = true;
+    try {
+      const plan = await call('POST', '/plan', { selector: ['105'] });
+      assert.equal(plan.status, 200);
+      assert.equal(plan.body.data.length, 1);
+      assert.equal(plan.body.data[0].vmid, 105);
+      assert.equal(plan.body.data[0].unreachable, undefined);
+      assert.equal(plan.body.data[0].transport, 'cluster-ssh', 'planned here, entered through the cluster SSH');
+
+      const merged = await call('POST', '/plan', { selector: ['101', '105'] });
+      const byVmid = new Map((merged.body.data as { vmid: number; unreachable?: string }[]).map((p) => [p.vmid, p]));
+      assert.equal(byVmid.get(105)?.unreachable, undefined);
+      assert.equal(seen.length, 1, 'pve1 (alive) still plans its own');
+      assert.deepEqual((seen[0]!.body as { selector: string[] }).selector, ['101']);
+
+      const fleet = await call('GET', '/fleet?selector=105&selector=101', undefined, {
+        authorization: 'PVEAPIToken=alice@pve!ssh=7d0e4a52-1c3b-4f7e-9a2d-5b6c7d8e9f02',
+      });
+      const rows = fleet.body.data as { vmid: number; unreachable?: string; transport: string | null; from?: string }[];
+      assert.equal(rows[0]!.vmid, 105);
+      assert.equal(rows[0]!.unreachable, undefined);
+      assert.equal(rows[0]!.transport, 'cluster-ssh');
+      assert.equal(rows.find((r) => r.vmid === 101)?.from, 'pve1', "pve1's rows still from its daemon");
+
+      const run = await call('POST', '/runs', { selector: ['105'], dry_run: true });
+      assert.equal(run.status, 202, JSON.stringify(run.body));
+      assert.match(run.body.data.id, /^PVEPATCH:pve2:/, 'run here, not refused as daemon-unavailable');
+      await engine.waitRun(run.body.data.id);
+      // a run over this node's and the dead node's guests is this node's too; pve1's still are not
+      const both = await call('POST', '/runs', { selector: ['103', '105'], dry_run: true });
+      assert.equal(both.status, 202);
+      await engine.waitRun(both.body.data.id);
+      const mixed = await call('POST', '/runs', { selector: ['101', '105'] });
+      assert.equal(mixed.status, 400);
+      assert.match(mixed.body.error.message, /run on nodes pve1, pve3 - a run patches one node's guests/);
+    } finally {
+      svcConfig.cluster_ssh = false;
+    }
   });
 });

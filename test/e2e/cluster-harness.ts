@@ -36,6 +36,12 @@ export interface ClusterOptions {
   expirySeconds?: number;
   /** `cluster_refresh` (default 1 s). */
   refresh?: number;
+  /**
+   * ssh_config(5) text that the ssh client run by the daemons reads instead of /etc/ssh/ssh_config
+   * (each daemon in a private mount namespace where a file with this text is bind-mounted over
+   * it): the cluster's SSH reaches a test sshd's port and key while the daemon's argv stays PVE's.
+   */
+  sshConfig?: string;
 }
 
 export interface ClusterNode {
@@ -191,6 +197,22 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     judge.start();
 
     mkdirSync(join(dir, 'bin'));
+    let sshPrefix: string[] | undefined;
+    if (opts.sshConfig !== undefined) {
+      const sshConfig = join(dir, 'ssh_config');
+      writeFileSync(sshConfig, opts.sshConfig, { mode: 0o644 });
+      sshPrefix = [
+        'unshare',
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        '/bin/sh',
+        '-c',
+        'mount --bind "$0" /etc/ssh/ssh_config && exec "$@"',
+        sshConfig,
+      ];
+    }
     for (const node of names) {
       const nodeDir = join(dir, node);
       mkdirSync(nodeDir);
@@ -238,7 +260,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         .map(([k, v]) => `${k}: ${v}\n`)
         .join('');
       writeFileSync(configPath, text, { mode: 0o600 });
-      nodes[node] = clusterNode({ node, configPath, stateDir, logDir, apiPort, certPem: cert.certPem, pctPath });
+      nodes[node] = clusterNode(
+        { node, configPath, stateDir, logDir, apiPort, certPem: cert.certPem, pctPath },
+        sshPrefix,
+      );
     }
     // all settled before a failure is thrown, so that cleanup sees every process that did start
     const started = await Promise.allSettled(Object.values(nodes).map((n) => n.start()));
@@ -253,6 +278,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 
 function clusterNode(
   n: Pick<ClusterNode, 'node' | 'configPath' | 'stateDir' | 'logDir' | 'apiPort' | 'certPem' | 'pctPath'>,
+  prefix?: string[],
 ): ClusterNode {
   const procs: DaemonProcess[] = [];
   const current = () => procs.at(-1);
@@ -267,7 +293,7 @@ function clusterNode(
     running,
     async start() {
       if (running()) return;
-      const proc = await DaemonProcess.start(n.configPath);
+      const proc = await DaemonProcess.start(n.configPath, prefix ? { prefix } : {});
       procs.push(proc);
       if (!running()) {
         throw new Error(`the daemon of ${n.node} exited while starting:\n${proc.log.join('\n')}`);

@@ -111,6 +111,13 @@ describe('cluster: two daemons sharing one cluster_dir', () => {
     }
     for (const vmid of [203, 204, 303, 304])
       assert.equal(await c.lab.dpkgVersion(vmid, 'demo-app'), '1.0', `${vmid} untouched`);
+    // `pvepatch runs` on either node lists the runs of both
+    for (const n of ['pve1', 'pve2']) {
+      const list = await node(n).cli('runs');
+      assert.equal(list.code, 0, list.err);
+      for (const vmid of order)
+        assert.ok(list.out.includes(runOf(vmid).id), `${n} lists ${runOf(vmid).id}:\n${list.out}`);
+    }
   });
 
   it('kill -9 of the leader mid-rollout: after the expiry the other node takes over at the right guest; nothing patched twice, no holds left', async () => {

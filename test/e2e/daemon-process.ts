@@ -39,11 +39,18 @@ export class DaemonProcess {
    */
   static async start(
     configPath: string,
-    opts: { timeoutMs?: number; bundle?: string; env?: Record<string, string> } = {},
+    opts: {
+      timeoutMs?: number;
+      bundle?: string;
+      env?: Record<string, string>;
+      /** Words run before node, which exec it in the end (the process keeps its pid: signals reach node). */
+      prefix?: string[];
+    } = {},
   ): Promise<DaemonProcess> {
     const timeoutMs = opts.timeoutMs ?? 20_000;
     const entry = opts.bundle ? [...unitNodeFlags(), opts.bundle] : ['--import', 'tsx', 'daemon/cli/bin.ts'];
-    const child = spawn(process.execPath, [...entry, '--config', configPath, 'daemon'], {
+    const argv = [...(opts.prefix ?? []), process.execPath, ...entry, '--config', configPath, 'daemon'];
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -17,6 +17,9 @@
  * wrapper can enter the guest) and a minimal /etc/shadow are bind-mounted; the host's files are
  * not changed. The wrapper then drops to the guest user with setpriv inside the guest, so the
  * command runs with that user's uid and environment, and `sudo -n` is the guest's own.
+ *
+ * `onHost`: a cluster node's own sshd instead: root only, no ForceCommand, the session's command
+ * runs through /bin/sh on this machine (the cluster-ssh transport's `pct exec` of the other node).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -34,12 +37,20 @@ export const NOPASSWD_LESS_USER = 'nosudo';
 
 const DEBS = ['sudo', 'init-system-helpers', 'usr-is-merged'];
 
-export interface SshdOptions {
-  lab: Lab;
-  vmid: number;
-  /** Set up the guest users and sudo (needs the .deb files, downloaded once); default true. */
-  nonRoot?: boolean;
-}
+export type SshdOptions =
+  | {
+      lab: Lab;
+      vmid: number;
+      /** Set up the guest users and sudo (needs the .deb files, downloaded once); default true. */
+      nonRoot?: boolean;
+    }
+  | {
+      /**
+       * A cluster node's own sshd: root's sessions run on this machine (its /bin/sh, with the
+       * host's programs), without ForceCommand and without guest users.
+       */
+      onHost: true;
+    };
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -119,8 +130,8 @@ export class Sshd {
   private constructor(
     readonly dir: string,
     readonly port: number,
-    readonly lab: Lab,
-    readonly vmid: number,
+    /** The guest sessions are sent into; undefined for an sshd on the host (`onHost`). */
+    private readonly guest: { lab: Lab; vmid: number } | undefined,
   ) {
     this.clientKey = path.join(dir, 'client_key');
   }
@@ -130,9 +141,10 @@ export class Sshd {
       throw new Error(`${SSHD} is missing: apt-get install -y --no-install-recommends openssh-server (.ci/run does)`);
     }
     const dir = await mkdirTemp();
-    const sshd = new Sshd(dir, await freePort(), opts.lab, opts.vmid);
+    const guest = 'onHost' in opts ? undefined : { lab: opts.lab, vmid: opts.vmid };
+    const sshd = new Sshd(dir, await freePort(), guest);
     try {
-      await sshd.setup(opts.nonRoot ?? true);
+      await sshd.setup('onHost' in opts ? false : (opts.nonRoot ?? true));
       await sshd.launch();
     } catch (err) {
       await sshd.stop();
@@ -224,25 +236,7 @@ export class Sshd {
     await this.keygen('client_key');
     await writeFile(path.join(dir, 'authorized_keys'), readFileSync(`${this.clientKey}.pub`), { mode: 0o600 });
     const wrapper = path.join(dir, 'enter-guest');
-    await writeFile(
-      wrapper,
-      [
-        '#!/bin/sh',
-        '# ForceCommand: the session runs in the guest (container or VM: through the lab entry bin/lab-pct),',
-        '# through /bin/sh as a login shell would run it',
-        'if [ "$USER" = root ]; then',
-        '  set -- env HOME=/root USER=root LOGNAME=root SHELL=/bin/sh',
-        'else',
-        '  set -- setpriv --reuid="$USER" --regid="$USER" --init-groups --reset-env',
-        'fi',
-        'if [ -n "$SSH_ORIGINAL_COMMAND" ]; then',
-        `  exec ${this.lab.internalPctPath} exec ${this.vmid} --keep-env 0 -- "$@" /bin/sh -c "$SSH_ORIGINAL_COMMAND"`,
-        'fi',
-        `exec ${this.lab.internalPctPath} exec ${this.vmid} --keep-env 0 -- "$@" /bin/sh -l`,
-        '',
-      ].join('\n'),
-      { mode: 0o755 },
-    );
+    if (this.guest) await this.writeGuestWrapper(wrapper, this.guest);
     await writeFile(
       path.join(dir, 'sshd_config'),
       [
@@ -258,12 +252,13 @@ export class Sshd {
         'PasswordAuthentication no',
         'KbdInteractiveAuthentication no',
         'PermitRootLogin prohibit-password',
-        `AllowUsers root ${SUDO_USER} ${NOPASSWD_LESS_USER}`,
+        this.guest ? `AllowUsers root ${SUDO_USER} ${NOPASSWD_LESS_USER}` : 'AllowUsers root',
         'PrintMotd no',
         'PrintLastLog no',
         'MaxSessions 20',
         'PermitUserRC no',
-        `ForceCommand ${wrapper}`,
+        // on the host the session's command runs through root's /bin/sh, as on a cluster node
+        ...(this.guest ? [`ForceCommand ${wrapper}`] : []),
         '',
       ].join('\n'),
       { mode: 0o600 },
@@ -289,6 +284,29 @@ export class Sshd {
     else this.nonRootSkip = 'not asked for';
   }
 
+  /** ForceCommand: every session is sent into the guest. */
+  private async writeGuestWrapper(wrapper: string, guest: { lab: Lab; vmid: number }): Promise<void> {
+    await writeFile(
+      wrapper,
+      [
+        '#!/bin/sh',
+        '# ForceCommand: the session runs in the guest (container or VM: through the lab entry bin/lab-pct),',
+        '# through /bin/sh as a login shell would run it',
+        'if [ "$USER" = root ]; then',
+        '  set -- env HOME=/root USER=root LOGNAME=root SHELL=/bin/sh',
+        'else',
+        '  set -- setpriv --reuid="$USER" --regid="$USER" --init-groups --reset-env',
+        'fi',
+        'if [ -n "$SSH_ORIGINAL_COMMAND" ]; then',
+        `  exec ${guest.lab.internalPctPath} exec ${guest.vmid} --keep-env 0 -- "$@" /bin/sh -c "$SSH_ORIGINAL_COMMAND"`,
+        'fi',
+        `exec ${guest.lab.internalPctPath} exec ${guest.vmid} --keep-env 0 -- "$@" /bin/sh -l`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+  }
+
   /** Installs the real sudo in the guest and adds both users (one with NOPASSWD, one without). */
   private async setupGuestUsers(): Promise<void> {
     let debs: string[];
@@ -298,7 +316,8 @@ export class Sshd {
       this.nonRootSkip = `no sudo .deb for the guest (apt-get download failed: ${(err as Error).message.split('\n')[0]})`;
       return;
     }
-    const { lab, vmid } = this;
+    if (!this.guest) return;
+    const { lab, vmid } = this.guest;
     const inGuest: string[] = [];
     for (const deb of debs) {
       const name = `/tmp/${path.basename(deb)}`;

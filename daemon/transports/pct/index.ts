@@ -94,7 +94,7 @@ export class PctTransport implements Transport {
  * pct fails with 255 and a short message of its own before the command starts; a long stderr is
  * the guest's, and the guest does not get to say that it is unreachable.
  */
-function unreachableReason(code: number | null, stderr: string): string | undefined {
+export function unreachableReason(code: number | null, stderr: string): string | undefined {
   if (code !== 255 || stderr.length > 4096) return undefined;
   return stderr
     .split('\n')
