@@ -79,9 +79,15 @@ export class RolloutStore {
 
   /**
    * Changes a rollout as stored now (in cluster mode: as the file is on pmxcfs, under the cluster
-   * lock) and returns it; fn may throw to change nothing.
+   * lock) and returns it; fn may throw to change nothing. fn runs on a copy first and may run twice.
    */
   async update(id: string, fn: (r: Rollout) => void): Promise<Rollout> {
+    // tried on a copy first: a step that changes nothing writes nothing (on pmxcfs every write,
+    // and the lock around it, is a message to every node)
+    const current = this.get(id);
+    const trial = structuredClone(current);
+    fn(trial);
+    if (JSON.stringify(trial) === JSON.stringify(current)) return trial;
     let out: Rollout | undefined;
     await this.db.update((d) => {
       const r = d.rollouts.find((x) => x.id === id);

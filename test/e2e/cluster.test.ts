@@ -5,7 +5,7 @@
  * expiry, quorum loss pauses both nodes, and a schedule fires once for the whole cluster.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, fetch } from 'undici';
@@ -155,6 +155,16 @@ describe('cluster: two daemons sharing one cluster_dir', () => {
     await waitFor(() => rollout(id).guests.find((g) => g.vmid === f1)?.outcome !== undefined, 60_000, `${f1} settled`);
     // the dead node's next guest waits for its daemon; systemd starts it again
     assert.equal(rollout(id).guests.find((g) => g.vmid === l2)?.outcome, undefined);
+    // handed to its dead node, it waits; the leader's steps change nothing, so nothing is written
+    await waitFor(
+      () => rollout(id).guests.find((g) => g.vmid === l2)?.attempt !== undefined,
+      10_000,
+      `${l2} handed out`,
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    const quiet = statSync(shared('rollouts.json')).mtimeMs;
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(statSync(shared('rollouts.json')).mtimeMs, quiet, 'no write per tick while nothing changes');
     await node(lead).start();
     await ended(id);
     await c.lab.setPctExecDelay(0);
