@@ -2,6 +2,7 @@
  * Where pvepatch keeps its shared state inside `cluster_dir` (default /etc/pve, the pmxcfs mount):
  * cluster-wide definitions, each node's status, secrets, and the cluster lock directory.
  */
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const DEFAULT_CLUSTER_DIR = '/etc/pve';
@@ -48,4 +49,13 @@ export function clusterPaths(clusterDir: string, node: string): ClusterPaths {
     leaderRecord: join(clusterDir, 'pvepatch', 'leader.json'),
     local: join(clusterDir, 'local'),
   };
+}
+
+/** Whether the daemon runs in cluster mode: its cluster_dir is there (/etc/pve on every PVE node). */
+export function clusterModeOn(clusterDir: string): boolean {
+  try {
+    return existsSync(clusterDir) && statSync(clusterDir).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -6,7 +6,7 @@
  * node becomes leader or stops being one. Without quorum nothing is written, the lock counts as
  * lost and the shared files are only read.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../core/errors.js';
@@ -34,15 +34,6 @@ export interface ClusterServiceOptions {
   /** The HTTPS API this node serves, for the others to forward to. */
   api: () => { port: number; fingerprint?: string };
   log: Logger;
-}
-
-/** Whether the daemon runs in cluster mode: its cluster_dir is there (/etc/pve on every PVE node). */
-export function clusterModeOn(clusterDir: string): boolean {
-  try {
-    return existsSync(clusterDir) && statSync(clusterDir).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 type Listener = () => void | Promise<void>;

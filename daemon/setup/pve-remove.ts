@@ -3,10 +3,13 @@
  * token, the user, the role, and the config file's pve_token (only when it is that token's).
  * Whatever is already gone is reported as absent, so a second run changes nothing.
  */
+import { existsSync } from 'node:fs';
+import { removeSharedFile } from '../cluster/shared-file.js';
 import { pveum, type SetupBins } from './commands.js';
 import { type ConfigState, editConfig } from './config-file.js';
 import { PVE_ROLE, PVE_USER, pveTokenId, TOKEN_NAME } from './names.js';
 import { pveAcls, pveRoles, pveTokens, pveUsers } from './parse.js';
+import { sharedTokenFile } from './pve.js';
 import type { Runner } from './runner.js';
 
 export interface PveRemoveOptions {
@@ -40,6 +43,12 @@ export async function pveRemove(r: Runner, o: PveRemoveOptions): Promise<void> {
     r.say(`role ${PVE_ROLE}: removed`);
   } else r.say(`role ${PVE_ROLE}: absent`);
   await removeConfigToken(r, o.config);
+  // the secret left for the other nodes of the cluster goes with the token
+  const shared = sharedTokenFile(o.config.values);
+  if (shared && existsSync(shared)) {
+    if (!r.dryRun) await removeSharedFile(shared);
+    r.say(`cluster: ${shared} ${r.dryRun ? 'would be ' : ''}removed`);
+  }
 }
 
 async function removeConfigToken(r: Runner, config: ConfigState): Promise<void> {

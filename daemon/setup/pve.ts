@@ -3,6 +3,9 @@
  * ACLs, the config file's pve_token and TLS trust, then a check with the new token. Every step
  * first looks at what exists, so a second run changes nothing.
  */
+import { join } from 'node:path';
+import { clusterModeOn, DEFAULT_CLUSTER_DIR } from '../cluster/paths.js';
+import { readSharedText, writeSharedFile } from '../cluster/shared-file.js';
 import { PvepatchError } from '../core/errors.js';
 import { type PveCheck, type PveCheckResult, tokenRejected, trustOf } from './check.js';
 import { type AclWho, pveum, type SetupBins } from './commands.js';
@@ -38,11 +41,12 @@ export async function pveSetup(r: Runner, o: PveSetupOptions): Promise<void> {
   const acls = pveAcls(await r.query(pveum.aclList(o.bins)));
   for (const g of grants) await ensureAcl(r, o.bins, acls, g.path, USER_WHO, g.role);
   const trust = await ensureTrust(r, o);
-  const { secret, removed } = await ensureToken(r, o, userExisted, privs);
+  const { secret, removed, fromCluster } = await ensureToken(r, o, userExisted, privs);
   // removing a token takes its ACLs along: ask again after a re-creation
   const tokenAcls = removed && !r.dryRun ? pveAcls(await r.query(pveum.aclList(o.bins))) : acls;
   for (const g of grants) await ensureAcl(r, o.bins, tokenAcls, g.path, TOKEN_WHO, g.role);
   await ensureConfigToken(r, o, secret);
+  if (secret !== undefined && !fromCluster) await shareToken(r, o, secret);
   if (r.dryRun) {
     r.say('check: skipped in a dry run');
     return;
@@ -103,6 +107,42 @@ interface TokenOutcome {
   secret?: string;
   /** An old token was removed first (its ACLs went with it). */
   removed: boolean;
+  /** The secret came from the cluster directory (another node's setup made the token). */
+  fromCluster?: boolean;
+}
+
+/**
+ * Cluster mode: where setup leaves the token's secret for the other nodes, as PVE keeps its own
+ * secrets: under `<cluster_dir>/priv/`, which pmxcfs makes root-only (0600) on every node.
+ */
+export function sharedTokenFile(values: Record<string, string>): string | undefined {
+  const dir = values.cluster_dir || DEFAULT_CLUSTER_DIR;
+  return clusterModeOn(dir) ? join(dir, 'priv', 'pvepatch', 'pve_token') : undefined;
+}
+
+/** The secret another node's setup left, when Proxmox takes it; else undefined. */
+async function clusterSecret(
+  o: PveSetupOptions,
+  privs: string[],
+): Promise<{ file: string; secret: string } | undefined> {
+  const file = sharedTokenFile(o.config.values);
+  if (!file) return undefined;
+  const text = (await readSharedText(file).catch(() => undefined))?.trim();
+  if (!text?.startsWith(`${pveTokenId}=`)) return undefined;
+  if ((await verifyConfiguredToken(o, text, privs)) !== 'ok') return undefined;
+  return { file, secret: text.slice(pveTokenId.length + 1) };
+}
+
+/** A token made here: its secret goes where the other nodes' setup finds it (cluster mode). */
+async function shareToken(r: Runner, o: PveSetupOptions, secret: string): Promise<void> {
+  const file = sharedTokenFile(o.config.values);
+  if (!file) return;
+  if (r.dryRun) {
+    r.say(`cluster: the token's secret would be written to ${file} for the other nodes' setup`);
+    return;
+  }
+  await writeSharedFile(file, `${pveTokenId}=${secret}\n`);
+  r.say(`cluster: the token's secret written to ${file} (root only), where setup on the other nodes finds it`);
 }
 
 /**
@@ -123,6 +163,12 @@ async function ensureToken(
     return { secret: await createToken(r, o.bins, `${what}: created (privilege separation on)`), removed: false };
   const configured = o.config.values.pve_token ?? '';
   if (!configured.startsWith(`${pveTokenId}=`)) {
+    // another node of the cluster made it: its secret is in the cluster directory
+    const shared = await clusterSecret(o, privs);
+    if (shared) {
+      r.say(`${what}: already present, its secret taken from ${shared.file} (set up on another node of the cluster)`);
+      return { secret: shared.secret, removed: false, fromCluster: true };
+    }
     return recreateToken(
       r,
       o.bins,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ProxmoxApiError } from '../../daemon/proxmox/errors.js';
@@ -293,6 +293,55 @@ describe('pvepatch setup repairs what differs (PVE 8)', () => {
       assert.equal(again.error, undefined, again.error?.message);
       assert.ok(again.lines.includes(`token ${TOKEN}: re-created - Proxmox refused the secret in ${config}`));
       assert.match(readFileSync(config, 'utf8'), new RegExp(`pve_token: ${TOKEN}=${third}\n`));
+    } finally {
+      host.close();
+    }
+  });
+
+  it("in a cluster, the next node's setup takes the token's secret from <cluster_dir>/priv/pvepatch instead of re-creating it", async () => {
+    const [first, second] = [randomUUID(), randomUUID()];
+    const host = standInHost({ pve: '8.4.1', secrets: [first, second] });
+    try {
+      writeFileSync(join(host.dir, 'pve-root-ca.pem'), 'x');
+      const clusterDir = join(host.dir, 'pve');
+      mkdirSync(clusterDir);
+      const shared = join(clusterDir, 'priv', 'pvepatch', 'pve_token');
+      // node 1: creates the token and leaves its secret for the others
+      const node1 = join(host.dir, 'node1.conf');
+      writeFileSync(node1, `cluster_dir: ${clusterDir}\n`, { mode: 0o600 });
+      const one = await setup(host, node1, { pveCheck: okCheck });
+      assert.equal(one.error, undefined, one.error?.message);
+      assert.equal(readFileSync(shared, 'utf8'), `${TOKEN}=${first}\n`);
+      assert.ok(
+        one.lines.some((l) => l.startsWith(`cluster: the token's secret written to ${shared}`)),
+        one.lines.join('\n'),
+      );
+      // node 2: same cluster, its own config without a secret: no re-creation (node 1 keeps working)
+      const node2 = join(host.dir, 'node2.conf');
+      writeFileSync(node2, `cluster_dir: ${clusterDir}\n`, { mode: 0o600 });
+      host.clearLog();
+      const checked: string[] = [];
+      const two = await setup(host, node2, {
+        pveCheck: async (input) => {
+          checked.push(input.token);
+          return okCheck(input);
+        },
+      });
+      assert.equal(two.error, undefined, two.error?.message);
+      const mutations = calls(host).filter((c) => MUTATING.test(c[2] ?? '') || MUTATING.test(c[3] ?? ''));
+      assert.deepEqual(mutations, [], 'nothing re-created');
+      assert.ok(
+        two.lines.includes(
+          `token ${TOKEN}: already present, its secret taken from ${shared} (set up on another node of the cluster)`,
+        ),
+        two.lines.join('\n'),
+      );
+      assert.match(readFileSync(node2, 'utf8'), new RegExp(`pve_token: ${TOKEN}=${first}\n`));
+      assert.ok(checked.includes(`${TOKEN}=${first}`), 'the shared secret was checked with Proxmox first');
+      // --remove takes the shared secret along
+      const rm = await setup(host, node2, { remove: true });
+      assert.equal(rm.error, undefined, rm.error?.message);
+      assert.equal(existsSync(shared), false);
     } finally {
       host.close();
     }
