@@ -10,6 +10,7 @@ import {
 } from '../../core/exec.js';
 import { ShellSession } from '../../drivers/shared/shell-session.js';
 import type { ProxmoxClient } from '../../proxmox/client.js';
+import { localExecOptions } from '../exec-options.js';
 import { pctExecArgv } from '../pct/commands.js';
 import { unreachableReason } from '../pct/index.js';
 import type { GuestRef, Transport, TransportDef, TransportExecOptions } from '../types.js';
@@ -54,13 +55,7 @@ export class ClusterSshTransport implements Transport {
     const timeoutMs = o.timeoutMs ?? this.opts.defaultTimeoutMs;
     const target = await this.target();
     const full = clusterSshArgv(target, this.remote(argv, o.env));
-    const res = await execArgv(full, {
-      timeoutMs,
-      ...(o.input !== undefined ? { input: o.input } : {}),
-      ...(o.onOutput ? { onOutput: o.onOutput } : {}),
-      ...(o.maxOutputBytes !== undefined ? { maxOutputBytes: o.maxOutputBytes } : {}),
-      ...(o.overflow ? { overflow: o.overflow } : {}),
-    });
+    const res = await execArgv(full, localExecOptions(o, timeoutMs));
     if (res.timedOut) throw this.timeoutError(argv, timeoutMs);
     const refused = this.refusal(target, res);
     if (refused) throw refused;

@@ -1,6 +1,7 @@
 import { PvepatchError, UnreachableError } from '../../core/errors.js';
 import { commandName, type ExecResult, execArgv, spawnLive } from '../../core/exec.js';
 import { ShellSession } from '../../drivers/shared/shell-session.js';
+import { localExecOptions } from '../exec-options.js';
 import type { GuestRef, Transport, TransportDef, TransportExecOptions } from '../types.js';
 import { pctExecArgv } from './commands.js';
 
@@ -37,13 +38,7 @@ export class PctTransport implements Transport {
     this.assertLocal();
     const timeoutMs = o.timeoutMs ?? opts.defaultTimeoutMs;
     const full = pctExecArgv(opts.pctPath, guest.vmid, argv, o.env);
-    const res = await execArgv(full, {
-      timeoutMs,
-      ...(o.input !== undefined ? { input: o.input } : {}),
-      ...(o.onOutput ? { onOutput: o.onOutput } : {}),
-      ...(o.maxOutputBytes !== undefined ? { maxOutputBytes: o.maxOutputBytes } : {}),
-      ...(o.overflow ? { overflow: o.overflow } : {}),
-    });
+    const res = await execArgv(full, localExecOptions(o, timeoutMs));
     if (res.timedOut) throw this.timeoutError(argv, timeoutMs);
     const reason = unreachableReason(res.exitCode, res.stderr);
     if (reason) throw new UnreachableError(`unable to enter CT ${guest.vmid} - ${reason}`);
